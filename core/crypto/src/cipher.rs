@@ -211,26 +211,37 @@ mod tests {
     #[test]
     fn aes128_fips197_vector() {
         let key = SymmetricKey::aes(&h("000102030405060708090a0b0c0d0e0f").unwrap()).unwrap();
-        let ct = key.encrypt_ecb(&h("00112233445566778899aabbccddeeff").unwrap()).unwrap();
+        let ct = key
+            .encrypt_ecb(&h("00112233445566778899aabbccddeeff").unwrap())
+            .unwrap();
         assert_eq!(upper(&ct), "69C4E0D86A7B0430D8CDB78070B4C55A");
     }
 
     #[test]
     fn aes192_and_aes256_fips197_vectors() {
         let pt = h("00112233445566778899aabbccddeeff").unwrap();
-        let k192 = SymmetricKey::aes(&h("000102030405060708090a0b0c0d0e0f1011121314151617").unwrap()).unwrap();
-        assert_eq!(upper(&k192.encrypt_ecb(&pt).unwrap()), "DDA97CA4864CDFE06EAF70A0EC0D7191");
+        let k192 =
+            SymmetricKey::aes(&h("000102030405060708090a0b0c0d0e0f1011121314151617").unwrap()).unwrap();
+        assert_eq!(
+            upper(&k192.encrypt_ecb(&pt).unwrap()),
+            "DDA97CA4864CDFE06EAF70A0EC0D7191"
+        );
         let k256 = SymmetricKey::aes(
             &h("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f").unwrap(),
         )
         .unwrap();
-        assert_eq!(upper(&k256.encrypt_ecb(&pt).unwrap()), "8EA2B7CA516745BFEAFC49904B496089");
+        assert_eq!(
+            upper(&k256.encrypt_ecb(&pt).unwrap()),
+            "8EA2B7CA516745BFEAFC49904B496089"
+        );
     }
 
     #[test]
     fn sm4_gbt32907_vector() {
         let key = SymmetricKey::sm4(&h("0123456789abcdeffedcba9876543210").unwrap()).unwrap();
-        let ct = key.encrypt_ecb(&h("0123456789abcdeffedcba9876543210").unwrap()).unwrap();
+        let ct = key
+            .encrypt_ecb(&h("0123456789abcdeffedcba9876543210").unwrap())
+            .unwrap();
         assert_eq!(upper(&ct), "681EDF34D206965E86B3E94F536E4246");
     }
 

@@ -25,8 +25,7 @@ pub fn kcv(key: &SymmetricKey) -> Vec<u8> {
 /// block, as acquirers send 2 to 8 bytes) in constant time.
 pub fn verify_check_value(key: &SymmetricKey, expected: &[u8]) -> bool {
     let full = check_block(key);
-    (2..=full.len()).contains(&expected.len())
-        && constant_time_eq(&full[..expected.len()], expected)
+    (2..=full.len()).contains(&expected.len()) && constant_time_eq(&full[..expected.len()], expected)
 }
 
 /// MK/SK: decrypts a working key sent encrypted (ECB) under the master key,

@@ -128,7 +128,12 @@ impl SymmetricKey {
 
 impl fmt::Debug for SymmetricKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "SymmetricKey({}, {} bytes, redacted)", self.algorithm, self.len())
+        write!(
+            f,
+            "SymmetricKey({}, {} bytes, redacted)",
+            self.algorithm,
+            self.len()
+        )
     }
 }
 
@@ -149,7 +154,10 @@ mod tests {
         assert!(SymmetricKey::tdes(&[0; 8]).is_err());
         assert!(SymmetricKey::aes(&[0; 20]).is_err());
         assert!(SymmetricKey::sm4(&[0; 32]).is_err());
-        assert_eq!(SymmetricKey::des_family(&[0; 8]).unwrap().algorithm(), Algorithm::Des);
+        assert_eq!(
+            SymmetricKey::des_family(&[0; 8]).unwrap().algorithm(),
+            Algorithm::Des
+        );
         let err = SymmetricKey::tdes(&[0; 10]).unwrap_err();
         assert_eq!(err.to_string(), "TDES key must be 16 or 24 bytes, got 10");
     }

@@ -11,8 +11,8 @@
 
 mod cipher;
 mod error;
-mod key;
 pub mod kcv;
+mod key;
 pub mod mac;
 pub mod pin;
 mod random;

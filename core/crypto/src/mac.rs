@@ -125,7 +125,10 @@ mod tests {
         assert_eq!(Padding::Method1.apply(&[], 8), vec![0; 8]);
         assert_eq!(Padding::Method1.apply(&[1; 8], 8), vec![1; 8]);
         assert_eq!(Padding::Method2.apply(&[1; 8], 8).len(), 16);
-        assert_eq!(Padding::Method2.apply(&[1; 3], 8), vec![1, 1, 1, 0x80, 0, 0, 0, 0]);
+        assert_eq!(
+            Padding::Method2.apply(&[1; 3], 8),
+            vec![1, 1, 1, 0x80, 0, 0, 0, 0]
+        );
     }
 
     const NOW_IT: &[u8] = b"Now is the time for it";
@@ -168,7 +171,9 @@ mod tests {
         assert_eq!(hex::encode_upper(folded), "9A1753638ED222D9");
         let hexed = hex::encode_upper(folded);
         let e1 = k.encrypt_ecb(&hexed.as_bytes()[..8]).unwrap();
-        let e2 = k.encrypt_ecb(&crate::cipher::xor(&e1, &hexed.as_bytes()[8..])).unwrap();
+        let e2 = k
+            .encrypt_ecb(&crate::cipher::xor(&e1, &hexed.as_bytes()[8..]))
+            .unwrap();
         let expected = &hex::encode_upper(e2)[..8];
         let mac = cup_ecb_mac(&k, &mab).unwrap();
         assert_eq!(std::str::from_utf8(&mac).unwrap(), expected);

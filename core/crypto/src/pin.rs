@@ -112,7 +112,10 @@ impl fmt::Debug for Pan {
 }
 
 fn pack(nibbles: &[u8]) -> Vec<u8> {
-    nibbles.chunks(2).map(|p| (p[0] << 4) | p.get(1).copied().unwrap_or(0)).collect()
+    nibbles
+        .chunks(2)
+        .map(|p| (p[0] << 4) | p.get(1).copied().unwrap_or(0))
+        .collect()
 }
 
 fn unpack(bytes: &[u8]) -> Vec<u8> {
@@ -233,15 +236,21 @@ pub fn decode_clear_pin_block(format: PinBlockFormat, block: &[u8], pan: Option<
     }
     let nibbles = Zeroizing::new(unpack(&field[..8]));
     if nibbles[0] != format.control() {
-        return Err(CryptoError::PinBlock("control field does not match the format; wrong key or PAN?"));
+        return Err(CryptoError::PinBlock(
+            "control field does not match the format; wrong key or PAN?",
+        ));
     }
     let len = nibbles[1] as usize;
     if !(4..=12).contains(&len) {
-        return Err(CryptoError::PinBlock("PIN length out of range; wrong key or PAN?"));
+        return Err(CryptoError::PinBlock(
+            "PIN length out of range; wrong key or PAN?",
+        ));
     }
     let digits = &nibbles[2..2 + len];
     if digits.iter().any(|&d| d > 9) {
-        return Err(CryptoError::PinBlock("PIN field holds a non-digit; wrong key or PAN?"));
+        return Err(CryptoError::PinBlock(
+            "PIN field holds a non-digit; wrong key or PAN?",
+        ));
     }
     let fill = &nibbles[2 + len..];
     let fill_ok = match format {
@@ -251,7 +260,9 @@ pub fn decode_clear_pin_block(format: PinBlockFormat, block: &[u8], pan: Option<
         PinBlockFormat::Iso4 => fill.iter().all(|&n| n == 0xA),
     };
     if !fill_ok {
-        return Err(CryptoError::PinBlock("fill digits are wrong for the format; wrong key or PAN?"));
+        return Err(CryptoError::PinBlock(
+            "fill digits are wrong for the format; wrong key or PAN?",
+        ));
     }
     let text: Zeroizing<String> = Zeroizing::new(digits.iter().map(|d| char::from(b'0' + d)).collect());
     Pin::new(&text)
@@ -267,7 +278,11 @@ fn check_key(key: &SymmetricKey, format: PinBlockFormat) -> Result<()> {
     }
     Err(CryptoError::WrongAlgorithm {
         operation: "this PIN block format",
-        needed: if format == PinBlockFormat::Iso4 { "AES" } else { "DES or TDES" },
+        needed: if format == PinBlockFormat::Iso4 {
+            "AES"
+        } else {
+            "DES or TDES"
+        },
         actual: key.algorithm(),
     })
 }
@@ -370,7 +385,9 @@ mod tests {
             &mut SystemRandom::new(),
         )
         .unwrap();
-        assert!(decrypt_pin_block(&aes, PinBlockFormat::Iso4, &block, Some(&pan("5413330089020029"))).is_err());
+        assert!(
+            decrypt_pin_block(&aes, PinBlockFormat::Iso4, &block, Some(&pan("5413330089020029"))).is_err()
+        );
     }
 
     #[test]

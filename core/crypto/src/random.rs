@@ -43,7 +43,9 @@ impl RandomSource for FixedRandom {
         if self.0.is_empty() {
             buf.fill(0);
         } else {
-            buf.iter_mut().zip(self.0.iter().cycle()).for_each(|(b, v)| *b = *v);
+            buf.iter_mut()
+                .zip(self.0.iter().cycle())
+                .for_each(|(b, v)| *b = *v);
         }
         Ok(())
     }

@@ -16,8 +16,8 @@ pub enum ErrorKind {
     ValueOverrun { needed: usize, available: usize },
     #[error("not a tag in hex (expected e.g. 9F02)")]
     BadTagText,
-    #[error("a DOL entry names a constructed tag")]
-    ConstructedInDol,
+    #[error("templates nested more than {0} deep")]
+    TooDeep(u8),
 }
 
 /// A TLV error with the byte offset into the input where it was found.

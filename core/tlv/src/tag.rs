@@ -67,12 +67,16 @@ impl Tag {
 
     /// Reads one tag from the start of `input`; returns it and its length.
     pub fn read(input: &[u8]) -> Result<(Tag, usize), TlvError> {
-        let first = *input.first().ok_or(TlvError::at(0, ErrorKind::Truncated("tag")))?;
+        let first = *input
+            .first()
+            .ok_or(TlvError::at(0, ErrorKind::Truncated("tag")))?;
         let mut value = first as u32;
         let mut len = 1;
         if first & 0x1F == 0x1F {
             loop {
-                let b = *input.get(len).ok_or(TlvError::at(len, ErrorKind::Truncated("tag")))?;
+                let b = *input
+                    .get(len)
+                    .ok_or(TlvError::at(0, ErrorKind::Truncated("tag")))?;
                 len += 1;
                 if len > 4 {
                     return Err(TlvError::at(0, ErrorKind::TagTooLong));
