@@ -228,11 +228,11 @@ pub fn decrypt_pin_block(
 
 /// Reads the PIN out of a clear PIN block (format 4: the plaintext PIN field).
 pub fn decode_clear_pin_block(format: PinBlockFormat, block: &[u8], pan: Option<&Pan>) -> Result<Pin> {
-    require_pan(format, pan)?;
     check_block_len(format, block)?;
     let mut field = Zeroizing::new(block.to_vec());
     if matches!(format, PinBlockFormat::Iso0 | PinBlockFormat::Iso3) {
-        xor_in_place(&mut field, &pan_field_8(pan.expect("checked")));
+        let pan = require_pan(format, pan)?.expect("checked");
+        xor_in_place(&mut field, &pan_field_8(pan));
     }
     let nibbles = Zeroizing::new(unpack(&field[..8]));
     if nibbles[0] != format.control() {
