@@ -5,8 +5,10 @@
 //! Does not own: what to do with them (core/emv). Nothing here panics on
 //! any input; every parse returns a typed error with the offset.
 
+pub mod dictionary;
 mod error;
 mod tag;
 
+pub use dictionary::{Format, Source, TagInfo, lookup};
 pub use error::{ErrorKind, TlvError};
 pub use tag::{Tag, TagClass};
