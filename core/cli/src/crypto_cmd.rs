@@ -19,7 +19,10 @@ pub fn padding(n: u8) -> Result<Padding, CliError> {
     match n {
         1 => Ok(Padding::Method1),
         2 => Ok(Padding::Method2),
-        _ => Err(CliError::arg("--padding", "must be 1 or 2 (ISO 9797-1 padding method)")),
+        _ => Err(CliError::arg(
+            "--padding",
+            "must be 1 or 2 (ISO 9797-1 padding method)",
+        )),
     }
 }
 
@@ -57,7 +60,11 @@ pub fn format_arg(n: u8) -> Result<PinBlockFormat, CliError> {
 
 /// A key for a PIN block format: TDES (or DES) for 0/1/3, AES for 4.
 fn pin_key(format: PinBlockFormat, key: &str) -> Result<SymmetricKey, CliError> {
-    let kind = if format == PinBlockFormat::Iso4 { KeyKind::Aes } else { DES_FAMILY };
+    let kind = if format == PinBlockFormat::Iso4 {
+        KeyKind::Aes
+    } else {
+        DES_FAMILY
+    };
     key_arg("--key", key, kind, false)
 }
 
@@ -87,7 +94,12 @@ pub fn pinblock_encode(args: PinEncode<'_>) -> Result<String, CliError> {
     Ok(upper_hex(&block))
 }
 
-pub fn pinblock_decode(format: u8, block: &str, pan: Option<&str>, key: Option<&str>) -> Result<String, CliError> {
+pub fn pinblock_decode(
+    format: u8,
+    block: &str,
+    pan: Option<&str>,
+    key: Option<&str>,
+) -> Result<String, CliError> {
     let format = format_arg(format)?;
     let block = hex_arg("--block", block)?;
     let pan = pan.map(|p| pan_arg("--pan", p)).transpose()?;

@@ -17,7 +17,10 @@ pub fn hex_arg(arg: &'static str, text: &str) -> Result<Vec<u8>, CliError> {
     if compact.len() % 2 != 0 {
         return Err(CliError::arg(
             arg,
-            format!("has {} hex digits; give whole bytes (an even number)", compact.len()),
+            format!(
+                "has {} hex digits; give whole bytes (an even number)",
+                compact.len()
+            ),
         ));
     }
     Ok(hex::decode(&compact).expect("validated hex"))
@@ -37,7 +40,12 @@ pub enum KeyKind {
 }
 
 /// Reads `--key` as the operation expects it (see [`KeyKind`]).
-pub fn key_arg(arg: &'static str, text: &str, kind: KeyKind, aes_flag: bool) -> Result<SymmetricKey, CliError> {
+pub fn key_arg(
+    arg: &'static str,
+    text: &str,
+    kind: KeyKind,
+    aes_flag: bool,
+) -> Result<SymmetricKey, CliError> {
     let bytes = zeroize::Zeroizing::new(hex_arg(arg, text)?);
     let n = bytes.len();
     let algorithm = match kind {
@@ -45,10 +53,25 @@ pub fn key_arg(arg: &'static str, text: &str, kind: KeyKind, aes_flag: bool) -> 
         KeyKind::DesFamily { .. } if aes_flag => Algorithm::Aes,
         KeyKind::DesFamily { single_des_ok } => match n {
             8 if single_des_ok => Algorithm::Des,
-            8 => return Err(CliError::arg(arg, "is 8 bytes (single DES); this operation needs a 16- or 24-byte TDES key")),
+            8 => {
+                return Err(CliError::arg(
+                    arg,
+                    "is 8 bytes (single DES); this operation needs a 16- or 24-byte TDES key",
+                ));
+            }
             16 | 24 => Algorithm::Tdes,
-            32 => return Err(CliError::arg(arg, "is 32 bytes, not a TDES key; add --aes for AES-256")),
-            _ => return Err(CliError::arg(arg, format!("is {n} bytes; a TDES key is 16 or 24 bytes (add --aes for AES)"))),
+            32 => {
+                return Err(CliError::arg(
+                    arg,
+                    "is 32 bytes, not a TDES key; add --aes for AES-256",
+                ));
+            }
+            _ => {
+                return Err(CliError::arg(
+                    arg,
+                    format!("is {n} bytes; a TDES key is 16 or 24 bytes (add --aes for AES)"),
+                ));
+            }
         },
     };
     SymmetricKey::new(algorithm, &bytes).map_err(|e| CliError::arg(arg, e.to_string()))
@@ -79,19 +102,54 @@ mod tests {
     #[test]
     fn hex_errors_name_the_problem() {
         assert_eq!(hex_arg("--key", "0a 0B").unwrap(), vec![10, 11]);
-        assert!(hex_arg("--key", "0G").unwrap_err().to_string().contains("'G' is not a hex digit"));
-        assert!(hex_arg("--key", "ABC").unwrap_err().to_string().contains("3 hex digits"));
-        assert!(hex_arg("--data", "").unwrap_err().to_string().starts_with("--data"));
+        assert!(
+            hex_arg("--key", "0G")
+                .unwrap_err()
+                .to_string()
+                .contains("'G' is not a hex digit")
+        );
+        assert!(
+            hex_arg("--key", "ABC")
+                .unwrap_err()
+                .to_string()
+                .contains("3 hex digits")
+        );
+        assert!(
+            hex_arg("--data", "")
+                .unwrap_err()
+                .to_string()
+                .starts_with("--data")
+        );
     }
 
     #[test]
     fn key_kinds() {
         let des = KeyKind::DesFamily { single_des_ok: true };
-        assert_eq!(key_arg("--key", "0123456789ABCDEF", des, false).unwrap().algorithm(), Algorithm::Des);
-        assert_eq!(key_arg("--key", &"11".repeat(16), des, false).unwrap().algorithm(), Algorithm::Tdes);
-        assert_eq!(key_arg("--key", &"11".repeat(16), des, true).unwrap().algorithm(), Algorithm::Aes);
-        assert_eq!(key_arg("--key", &"11".repeat(16), KeyKind::Aes, false).unwrap().algorithm(), Algorithm::Aes);
-        let err = key_arg("--key", &"11".repeat(32), des, false).unwrap_err().to_string();
+        assert_eq!(
+            key_arg("--key", "0123456789ABCDEF", des, false)
+                .unwrap()
+                .algorithm(),
+            Algorithm::Des
+        );
+        assert_eq!(
+            key_arg("--key", &"11".repeat(16), des, false)
+                .unwrap()
+                .algorithm(),
+            Algorithm::Tdes
+        );
+        assert_eq!(
+            key_arg("--key", &"11".repeat(16), des, true).unwrap().algorithm(),
+            Algorithm::Aes
+        );
+        assert_eq!(
+            key_arg("--key", &"11".repeat(16), KeyKind::Aes, false)
+                .unwrap()
+                .algorithm(),
+            Algorithm::Aes
+        );
+        let err = key_arg("--key", &"11".repeat(32), des, false)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("--aes") && !err.contains("1111"), "{err}");
         let strict = KeyKind::DesFamily { single_des_ok: false };
         assert!(key_arg("--key", "0123456789ABCDEF", strict, false).is_err());

@@ -17,7 +17,11 @@ use clap::{Args, Parser, Subcommand};
 use crypto_cmd::MacAlg;
 
 #[derive(Parser)]
-#[command(name = "posctl", version, about = "PosKit: payment acceptance core - demo, toolbox and simulators")]
+#[command(
+    name = "posctl",
+    version,
+    about = "PosKit: payment acceptance core - demo, toolbox and simulators"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -142,10 +146,12 @@ impl fmt::Display for CliError {
 }
 
 fn demo() -> Result<String, CliError> {
-    Ok("posctl demo: the merchant's day against the built-in simulators arrives with the \
+    Ok(
+        "posctl demo: the merchant's day against the built-in simulators arrives with the \
         Terminal (issue 7).\nAvailable now: posctl tlv decode, posctl crypto \
         (kcv, pinblock, mac). See posctl --help."
-        .to_owned())
+            .to_owned(),
+    )
 }
 
 fn run(cli: Cli) -> Result<String, CliError> {

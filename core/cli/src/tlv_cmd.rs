@@ -23,7 +23,11 @@ fn to_json(iter: TlvIter<'_>) -> Result<Vec<JsonTlv>, CliError> {
             tag: t.tag().to_string(),
             len: t.value().len(),
             value: (!t.is_constructed()).then(|| upper_hex(t.value())),
-            children: if t.is_constructed() { Some(to_json(t.children())?) } else { None },
+            children: if t.is_constructed() {
+                Some(to_json(t.children())?)
+            } else {
+                None
+            },
         })
     })
     .collect()
@@ -32,7 +36,8 @@ fn to_json(iter: TlvIter<'_>) -> Result<Vec<JsonTlv>, CliError> {
 fn describe(t: &Tlv<'_>) -> String {
     let info = dictionary::lookup(t.tag());
     let name = info.map_or("unknown tag", |i| i.name);
-    let mut line = format!("{} {} ({} bytes)", t.tag(), name, t.value().len());
+    let n = t.value().len();
+    let mut line = format!("{} {} ({n} byte{})", t.tag(), name, if n == 1 { "" } else { "s" });
     if !t.is_constructed() {
         line.push_str(": ");
         line.push_str(&upper_hex(t.value()));
