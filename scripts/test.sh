@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The one test command: installs what is missing, then runs every test:
+# formatting and lints, Rust unit/property/CLI tests, the fuzz targets'
+# build, and the Kotlin tests on a plain JVM through the FFI.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+start=$(date +%s)
+step() { printf '\n==> %s (%ss)\n' "$*" "$(( $(date +%s) - start ))"; }
+
+step "dependencies"
+scripts/install-deps.sh
+export PATH="$HOME/.cargo/bin:$PATH"
+
+step "format"
+cargo fmt --all --check
+
+step "lint"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "rust tests"
+cargo test --workspace --locked
+
+step "fuzz targets build"
+cargo check --manifest-path fuzz/Cargo.toml --bins
+
+step "kotlin tests on the JVM"
+scripts/test-kotlin.sh
+
+step "all tests passed"
