@@ -11,11 +11,13 @@
 
 mod cipher;
 mod error;
+pub mod hash;
 mod key;
 pub mod kcv;
 pub mod mac;
 pub mod pin;
 mod random;
+pub mod rsa;
 
 pub use cipher::{constant_time_eq, xor, xor_in_place};
 pub use error::{CryptoError, Result};
