@@ -10,6 +10,7 @@
 //! `Debug`; errors never carry key, PIN or PAN material.
 
 mod cipher;
+pub mod dukpt;
 mod error;
 pub mod hash;
 mod key;
