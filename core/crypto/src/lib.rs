@@ -11,6 +11,7 @@
 
 mod cipher;
 pub mod dukpt;
+pub mod emv;
 mod error;
 pub mod hash;
 mod key;
