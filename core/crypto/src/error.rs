@@ -31,6 +31,10 @@ pub enum CryptoError {
     PinBlock(&'static str),
     #[error("check value of the {0} does not match: the key was not loaded")]
     CheckValueMismatch(&'static str),
+    #[error("invalid KSN: {0}")]
+    Ksn(&'static str),
+    #[error("this DUKPT device has used all its transaction keys: load a new initial key")]
+    KeysExhausted,
     #[error("invalid {field}: {reason}")]
     Input {
         field: &'static str,

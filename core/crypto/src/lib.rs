@@ -10,12 +10,16 @@
 //! `Debug`; errors never carry key, PIN or PAN material.
 
 mod cipher;
+pub mod dukpt;
+pub mod emv;
 mod error;
+pub mod hash;
 pub mod kcv;
 mod key;
 pub mod mac;
 pub mod pin;
 mod random;
+pub mod rsa;
 
 pub use cipher::{constant_time_eq, xor, xor_in_place};
 pub use error::{CryptoError, Result};

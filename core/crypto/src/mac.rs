@@ -178,4 +178,21 @@ mod tests {
         let mac = cup_ecb_mac(&k, &mab).unwrap();
         assert_eq!(std::str::from_utf8(&mac).unwrap(), expected);
     }
+
+    #[test]
+    fn cup_ecb_mac_published_example() {
+        // A worked "MAC算法演示" example published on CSDN (zhu244912654,
+        // article 80005341): a 0200 sale MAB, TMK 70F2...B923, TAK
+        // 96D605EA176B7E9E encrypted = C24A8FB57AA20123 clear. The final
+        // block 8A9E91B88D839AC5 and MAC 8A9E91B8 are from a public Python
+        // POS tool that quotes the same MAB and its computed result.
+        let k = key("C24A8FB57AA20123");
+        let mab = h(concat!(
+            "0200302004C020C0981100000000000000005100183402100006324392260009",
+            "942820D1312101120084393136363838303134303030303030303030303030",
+            "303031313536ACF46E73838A82F92600000000000000000822000001",
+        ))
+        .unwrap();
+        assert_eq!(&cup_ecb_mac(&k, &mab).unwrap(), b"8A9E91B8");
+    }
 }

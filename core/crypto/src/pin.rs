@@ -355,6 +355,39 @@ mod tests {
     }
 
     #[test]
+    fn format4_x9_24_3_supplement_example() {
+        // ANSI X9.24-3:2017 test vectors supplement, AES PIN block example:
+        // PIN 1234, PAN 4111111111111111, random fill 2F69ADDE2E9E7ACE,
+        // under the DUKPT PIN key of transaction 1. The intermediate block
+        // is the enciphered PIN field, then XOR the PAN field (ISO 9564-1
+        // format 4 encipherment).
+        let key = SymmetricKey::aes(&h("AF8CB133A78F8DC2D1359F18527593FB").unwrap()).unwrap();
+        let p = pan("4111111111111111");
+        let fill = || {
+            FixedRandom(vec![
+                2, 0xF, 6, 9, 0xA, 0xD, 0xD, 0xE, 2, 0xE, 9, 0xE, 7, 0xA, 0xC, 0xE,
+            ])
+        };
+        let field = clear_pin_block(PinBlockFormat::Iso4, &pin("1234"), Some(&p), &mut fill()).unwrap();
+        assert_eq!(hex::encode_upper(&*field), "441234AAAAAAAAAA2F69ADDE2E9E7ACE");
+        assert_eq!(
+            hex::encode_upper(pan_field_16(&p)),
+            "44111111111111111000000000000000"
+        );
+        let a = key.encrypt_ecb(&field).unwrap();
+        assert_eq!(hex::encode_upper(&a), "DE84127CF6DCA7DFE47BDE89057CB820");
+        assert_eq!(
+            hex::encode_upper(xor(&a, &pan_field_16(&p))),
+            "9A95036DE7CDB6CEF47BDE89057CB820"
+        );
+        let block =
+            encrypt_pin_block(&key, PinBlockFormat::Iso4, &pin("1234"), Some(&p), &mut fill()).unwrap();
+        assert_eq!(hex::encode_upper(&block), "A912150391AB65A67E52883D81CE2D15");
+        let back = decrypt_pin_block(&key, PinBlockFormat::Iso4, &block, Some(&p)).unwrap();
+        assert_eq!(back.expose_secret(), "1234");
+    }
+
+    #[test]
     fn round_trips_every_format() {
         let tdes = SymmetricKey::tdes(&h("0123456789ABCDEFFEDCBA9876543210").unwrap()).unwrap();
         let aes = SymmetricKey::aes(&h("00112233445566778899AABBCCDDEEFF").unwrap()).unwrap();
