@@ -84,7 +84,20 @@ pub fn crypto_err(e: poskit_crypto::CryptoError) -> CliError {
         E::Pin(_) => "--pin",
         E::Pan(_) => "--pan",
         E::PinBlock(_) => "--block",
+        E::Ksn(_) | E::KeysExhausted => "--ksn",
         E::NotBlockAligned { .. } => "--data",
+        E::Input { field, .. } => match *field {
+            "ARQC" => "--arqc",
+            "ARC" => "--arc",
+            "CSU" => "--csu",
+            "proprietary authentication data" => "--pad",
+            "EMV diversification value" => "--diversifier",
+            "PAN sequence number" => "--psn",
+            "RSA modulus" => "--modulus",
+            "RSA exponent" => "--exponent",
+            "RSA signed data" => "--data",
+            _ => "--key",
+        },
         _ => "--key",
     };
     CliError::arg(arg, e.to_string())

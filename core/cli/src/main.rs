@@ -14,7 +14,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
-use crypto_cmd::MacAlg;
+use crypto_cmd::{MacAlg, MkOption};
 
 #[derive(Parser)]
 #[command(
@@ -77,6 +77,77 @@ enum CryptoCommand {
         #[arg(long, default_value_t = 1)]
         padding: u8,
     },
+    /// DUKPT keys for a KSN: initial key, transaction key (AES: the
+    /// intermediate derivation key) and PIN key
+    Dukpt {
+        #[arg(long, value_name = "HEX")]
+        bdk: String,
+        #[arg(long, value_name = "HEX")]
+        ksn: String,
+        /// AES DUKPT (ANSI X9.24-3) instead of TDES (X9.24-1)
+        #[arg(long)]
+        aes: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// EMV ICC master key from an issuer master key (Book 2 A1.4)
+    IccMk {
+        #[arg(long, value_enum)]
+        option: MkOption,
+        #[arg(long, value_name = "HEX")]
+        imk: String,
+        #[arg(long)]
+        pan: String,
+        /// PAN sequence number, two digits
+        #[arg(long, value_name = "NN")]
+        psn: String,
+    },
+    /// EMV common session key (Book 2 A1.3)
+    SessionKey {
+        #[arg(long, value_name = "HEX")]
+        key: String,
+        #[arg(long, value_name = "HEX")]
+        diversifier: String,
+        #[arg(long)]
+        aes: bool,
+    },
+    /// EMV application cryptogram (TDES: retail MAC; AES: CMAC)
+    Ac {
+        #[arg(long, value_name = "HEX")]
+        key: String,
+        #[arg(long, value_name = "HEX")]
+        data: String,
+        /// ISO 9797-1 padding method for TDES (EMV uses 2; Visa CVN 10 uses 1)
+        #[arg(long, default_value_t = 2)]
+        padding: u8,
+        #[arg(long)]
+        aes: bool,
+    },
+    /// ARPC: method 1 (--arc) or method 2 (--csu [--pad])
+    Arpc {
+        #[arg(long)]
+        method: u8,
+        #[arg(long, value_name = "HEX")]
+        key: String,
+        #[arg(long, value_name = "HEX")]
+        arqc: String,
+        #[arg(long, value_name = "HEX")]
+        arc: Option<String>,
+        #[arg(long, value_name = "HEX")]
+        csu: Option<String>,
+        /// Proprietary authentication data (method 2)
+        #[arg(long, value_name = "HEX")]
+        pad: Option<String>,
+    },
+    /// Raw RSA public-key recovery: data^exponent mod modulus
+    RsaRecover {
+        #[arg(long, value_name = "HEX")]
+        modulus: String,
+        #[arg(long, value_name = "HEX")]
+        exponent: String,
+        #[arg(long, value_name = "HEX")]
+        data: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -107,6 +178,14 @@ struct PinEncodeArgs {
     pan: Option<String>,
     #[arg(long, value_name = "HEX")]
     key: Option<String>,
+    /// Encrypt under the DUKPT PIN key of this base derivation key
+    #[arg(long, value_name = "HEX", requires = "ksn")]
+    dukpt_bdk: Option<String>,
+    #[arg(long, value_name = "HEX", requires = "dukpt_bdk")]
+    ksn: Option<String>,
+    /// AES DUKPT (format 4)
+    #[arg(long)]
+    aes: bool,
 }
 
 /// A command failure. With `arg` set it is a bad argument (exit 2).
@@ -148,8 +227,8 @@ impl fmt::Display for CliError {
 fn demo() -> Result<String, CliError> {
     Ok(
         "posctl demo: the merchant's day against the built-in simulators arrives with the \
-        Terminal (issue 7).\nAvailable now: posctl tlv decode, posctl crypto \
-        (kcv, pinblock, mac). See posctl --help."
+        Terminal (issue 7).\nAvailable now: posctl tlv decode, posctl crypto (kcv, pinblock, \
+        mac, dukpt, icc-mk, session-key, ac, arpc, rsa-recover). See posctl --help."
             .to_owned(),
     )
 }
@@ -167,12 +246,16 @@ fn run(cli: Cli) -> Result<String, CliError> {
                 padding,
             } => crypto_cmd::mac_cmd(alg, &key, &data, padding),
             CryptoCommand::Pinblock(PinblockCommand::Encode(a)) => {
+                let dukpt = match (&a.dukpt_bdk, &a.ksn) {
+                    (Some(bdk), Some(ksn)) => Some(crypto_cmd::Dukpt { bdk, ksn, aes: a.aes }),
+                    _ => None,
+                };
                 crypto_cmd::pinblock_encode(crypto_cmd::PinEncode {
                     format: a.format,
                     pin: &a.pin,
                     pan: a.pan.as_deref(),
-                    key: None,
-                    key_text: a.key.as_deref(),
+                    key: a.key.as_deref(),
+                    dukpt,
                 })
             }
             CryptoCommand::Pinblock(PinblockCommand::Decode {
@@ -181,6 +264,51 @@ fn run(cli: Cli) -> Result<String, CliError> {
                 pan,
                 key,
             }) => crypto_cmd::pinblock_decode(format, &block, pan.as_deref(), key.as_deref()),
+            CryptoCommand::Dukpt { bdk, ksn, aes, json } => crypto_cmd::dukpt_cmd(
+                crypto_cmd::Dukpt {
+                    bdk: &bdk,
+                    ksn: &ksn,
+                    aes,
+                },
+                json,
+            ),
+            CryptoCommand::IccMk {
+                option,
+                imk,
+                pan,
+                psn,
+            } => crypto_cmd::icc_mk(option, &imk, &pan, &psn),
+            CryptoCommand::SessionKey {
+                key,
+                diversifier,
+                aes,
+            } => crypto_cmd::session_key(&key, &diversifier, aes),
+            CryptoCommand::Ac {
+                key,
+                data,
+                padding,
+                aes,
+            } => crypto_cmd::ac(&key, &data, padding, aes),
+            CryptoCommand::Arpc {
+                method,
+                key,
+                arqc,
+                arc,
+                csu,
+                pad,
+            } => crypto_cmd::arpc(crypto_cmd::Arpc {
+                method,
+                key: &key,
+                arqc: &arqc,
+                arc: arc.as_deref(),
+                csu: csu.as_deref(),
+                pad: pad.as_deref(),
+            }),
+            CryptoCommand::RsaRecover {
+                modulus,
+                exponent,
+                data,
+            } => crypto_cmd::rsa_recover(&modulus, &exponent, &data),
         },
     }
 }
