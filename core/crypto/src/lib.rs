@@ -10,6 +10,7 @@
 //! `Debug`; errors never carry key, PIN or PAN material.
 
 mod cipher;
+mod des;
 pub mod dukpt;
 pub mod emv;
 mod error;

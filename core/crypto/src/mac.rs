@@ -3,6 +3,7 @@
 //! CMAC (NIST SP 800-38B) and the UnionPay POS "ECB" MAC.
 
 use crate::cipher::{Engine, xor_in_place};
+use crate::des::Tdes;
 use crate::error::{CryptoError, Result};
 use crate::key::{Algorithm, SymmetricKey};
 
@@ -52,24 +53,22 @@ pub fn retail_mac(key: &SymmetricKey, data: &[u8], padding: Padding) -> Result<[
             actual: key.algorithm(),
         });
     }
-    let first = SymmetricKey::des(&key.expose_secret()[..8])?;
-    let des = Engine::new(&first);
-    let mut chain = [0u8; 8];
+    let tdes = Tdes::new(key.expose_secret());
+    let first = tdes.first();
     let padded = padding.apply(data, 8);
     let (body, last) = padded.split_last_chunk::<8>().expect("padding yields a block");
+    let mut chain = 0u64;
     for block in body.chunks_exact(8) {
-        xor_in_place(&mut chain, block);
-        des.encrypt_block(&mut chain);
+        chain = first.encrypt(chain ^ u64::from_be_bytes(block.try_into().expect("8 bytes")));
     }
     // E_K1(D_K2(E_K1(x))) on the last block is the TDES encryption of x.
-    xor_in_place(&mut chain, last);
-    Engine::new(key).encrypt_block(&mut chain);
+    let chain = tdes.encrypt(chain ^ u64::from_be_bytes(*last)).to_be_bytes();
     Ok(chain)
 }
 
 /// CMAC (NIST SP 800-38B) with any supported cipher; full block length.
 pub fn cmac(key: &SymmetricKey, data: &[u8]) -> Vec<u8> {
-    Engine::new(key).cmac(data)
+    Engine::new(key).cmac(data, key)
 }
 
 /// The UnionPay POS terminal MAC ("ECB" method) over the MAC element block

@@ -7,10 +7,10 @@ use crate::tag::Tag;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Tlv<'a> {
     tag: Tag,
-    value: &'a [u8],
+    header_len: u8,
+    depth: u8,
     raw: &'a [u8],
     offset: usize,
-    depth: u8,
 }
 
 impl<'a> Tlv<'a> {
@@ -19,7 +19,7 @@ impl<'a> Tlv<'a> {
     }
 
     pub fn value(&self) -> &'a [u8] {
-        self.value
+        &self.raw[self.header_len as usize..]
     }
 
     /// The whole encoded object: tag, length and value.
@@ -40,8 +40,8 @@ impl<'a> Tlv<'a> {
     pub fn children(&self) -> TlvIter<'a> {
         if self.is_constructed() {
             TlvIter::nested(
-                self.value,
-                self.offset + (self.raw.len() - self.value.len()),
+                self.value(),
+                self.offset + self.header_len as usize,
                 self.depth + 1,
             )
         } else {
@@ -56,24 +56,21 @@ impl<'a> Tlv<'a> {
 }
 
 /// Reads a length field; returns the length and the bytes it used.
+#[inline]
 pub(crate) fn read_length(input: &[u8]) -> Result<(usize, usize), TlvError> {
-    let first = *input
-        .first()
-        .ok_or(TlvError::at(0, ErrorKind::Truncated("length")))?;
-    if first < 0x80 {
-        return Ok((first as usize, 1));
+    match input {
+        [] => Err(TlvError::at(0, ErrorKind::Truncated("length"))),
+        [short, ..] if *short < 0x80 => Ok((*short as usize, 1)),
+        [0x80, ..] => Err(TlvError::at(0, ErrorKind::IndefiniteLength)),
+        [0x81, a, ..] => Ok((*a as usize, 2)),
+        [0x82, a, b, ..] => Ok(((*a as usize) << 8 | *b as usize, 3)),
+        [0x83, a, b, c, ..] => Ok(((*a as usize) << 16 | (*b as usize) << 8 | *c as usize, 4)),
+        [0x81..=0x83, ..] => Err(TlvError::at(0, ErrorKind::Truncated("length"))),
+        [long, ..] => Err(TlvError::at(
+            0,
+            ErrorKind::LengthTooLong((long & 0x7F) as usize + 1),
+        )),
     }
-    let count = (first & 0x7F) as usize;
-    match count {
-        0 => return Err(TlvError::at(0, ErrorKind::IndefiniteLength)),
-        1..=3 => {}
-        _ => return Err(TlvError::at(0, ErrorKind::LengthTooLong(count + 1))),
-    }
-    let bytes = input
-        .get(1..=count)
-        .ok_or(TlvError::at(0, ErrorKind::Truncated("length")))?;
-    let len = bytes.iter().fold(0usize, |acc, &b| (acc << 8) | b as usize);
-    Ok((len, 1 + count))
 }
 
 /// Iterates over the objects in a byte string, skipping the `00` and `FF`
@@ -107,30 +104,32 @@ impl<'a> TlvIter<'a> {
         }
     }
 
+    #[inline]
     fn read_one(&mut self) -> Result<Tlv<'a>, TlvError> {
         let start = self.pos;
         let rest = &self.input[start..];
-        let here = |e: TlvError| e.shifted(self.base + start);
-        let (tag, tag_len) = Tag::read(rest).map_err(here)?;
-        let (len, len_len) = read_length(&rest[tag_len..]).map_err(|e| here(e.shifted(tag_len)))?;
+        let at = self.base + start;
+        let (tag, tag_len) = Tag::read(rest).map_err(|e| e.shifted(at))?;
+        let (len, len_len) = read_length(&rest[tag_len..]).map_err(|e| e.shifted(at + tag_len))?;
         let header = tag_len + len_len;
         let available = rest.len() - header;
         if len > available {
-            return Err(here(TlvError::at(
-                0,
+            return Err(TlvError::at(
+                at,
                 ErrorKind::ValueOverrun {
                     needed: len,
                     available,
                 },
-            )));
+            ));
         }
         self.pos = start + header + len;
         Ok(Tlv {
             tag,
-            value: &rest[header..header + len],
-            raw: &rest[..header + len],
-            offset: self.base + start,
+            // At most 4 tag bytes and 4 length bytes.
+            header_len: header as u8,
             depth: self.depth,
+            raw: &rest[..header + len],
+            offset: at,
         })
     }
 }
@@ -138,6 +137,7 @@ impl<'a> TlvIter<'a> {
 impl<'a> Iterator for TlvIter<'a> {
     type Item = Result<Tlv<'a>, TlvError>;
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         if self.failed {
             return None;
@@ -210,7 +210,8 @@ pub fn primitives(input: &[u8]) -> Result<Vec<Tlv<'_>>, TlvError> {
         }
         Ok(())
     }
-    let mut out = Vec::new();
+    // A data object takes at least two bytes; most in a record take five.
+    let mut out = Vec::with_capacity(input.len() / 5);
     walk(TlvIter::new(input), &mut out)?;
     Ok(out)
 }

@@ -66,28 +66,28 @@ impl Tag {
     }
 
     /// Reads one tag from the start of `input`; returns it and its length.
+    #[inline]
     pub fn read(input: &[u8]) -> Result<(Tag, usize), TlvError> {
-        let first = *input
-            .first()
-            .ok_or(TlvError::at(0, ErrorKind::Truncated("tag")))?;
+        match input {
+            [] => Err(TlvError::at(0, ErrorKind::Truncated("tag"))),
+            [first, ..] if first & 0x1F != 0x1F => Ok((Tag(*first as u32), 1)),
+            [first, rest @ ..] => Self::read_subsequent(*first, rest),
+        }
+    }
+
+    /// Bytes after a first byte of `xxx11111` follow while bit 8 is set.
+    fn read_subsequent(first: u8, rest: &[u8]) -> Result<(Tag, usize), TlvError> {
         let mut value = first as u32;
-        let mut len = 1;
-        if first & 0x1F == 0x1F {
-            loop {
-                let b = *input
-                    .get(len)
-                    .ok_or(TlvError::at(0, ErrorKind::Truncated("tag")))?;
-                len += 1;
-                if len > 4 {
-                    return Err(TlvError::at(0, ErrorKind::TagTooLong));
-                }
-                value = (value << 8) | b as u32;
-                if b & 0x80 == 0 {
-                    break;
-                }
+        for (i, &b) in rest.iter().enumerate() {
+            if i == 3 {
+                return Err(TlvError::at(0, ErrorKind::TagTooLong));
+            }
+            value = (value << 8) | b as u32;
+            if b & 0x80 == 0 {
+                return Ok((Tag(value), i + 2));
             }
         }
-        Ok((Tag(value), len))
+        Err(TlvError::at(0, ErrorKind::Truncated("tag")))
     }
 }
 
