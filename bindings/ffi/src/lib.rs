@@ -1,1 +1,17 @@
+//! PosKit for Kotlin and Swift, through UniFFI proc-macros.
+//!
+//! Owns: the exported surface, one-line wrappers over the core crates, and
+//! the one flat error with stable codes ([`PosKitError`]). Does not own any
+//! payment logic (DESIGN rule 3): a wrapper converts arguments, calls the
+//! core and converts the result. Foreign languages put their idiomatic API
+//! on top of the generated one (`bindings/kotlin`).
+
 uniffi::setup_scaffolding!();
+
+mod crypto;
+mod error;
+mod tlv;
+
+pub use crypto::{decrypt_pin_block, encrypt_pin_block, key_check_value, retail_mac};
+pub use error::PosKitError;
+pub use tlv::{TlvNode, decode_tlv};
