@@ -12,6 +12,7 @@ use crate::error::{CryptoError, Result};
 use crate::key::{Algorithm, SymmetricKey};
 
 /// A keyed block cipher, ready to use.
+#[derive(Clone)]
 pub(crate) enum Engine {
     Des(Des),
     Tdes(Tdes),
@@ -54,6 +55,14 @@ impl Engine {
             (Algorithm::Aes, 24) => Engine::Aes192(keyed(k)),
             (Algorithm::Aes, _) => Engine::Aes256(keyed(k)),
             (Algorithm::Sm4, _) => Engine::Sm4(keyed(k)),
+        }
+    }
+
+    /// The TDES schedule, for constructions built on its parts.
+    pub(crate) fn as_tdes(&self) -> Option<&Tdes> {
+        match self {
+            Engine::Tdes(t) => Some(t),
+            _ => None,
         }
     }
 
@@ -115,26 +124,25 @@ fn check_iv(iv: &[u8], block: usize) -> Result<()> {
 }
 
 impl SymmetricKey {
-    pub fn encrypt_ecb(&self, data: &[u8]) -> Result<Vec<u8>> {
-        let engine = Engine::new(self);
+    fn ecb(&self, data: &[u8], op: fn(&Engine, &mut [u8])) -> Result<Vec<u8>> {
+        let engine = self.engine();
         let bs = engine.block_size();
         check_aligned(data, bs)?;
         let mut out = data.to_vec();
-        out.chunks_exact_mut(bs).for_each(|b| engine.encrypt_block(b));
+        out.chunks_exact_mut(bs).for_each(|b| op(engine, b));
         Ok(out)
+    }
+
+    pub fn encrypt_ecb(&self, data: &[u8]) -> Result<Vec<u8>> {
+        self.ecb(data, Engine::encrypt_block)
     }
 
     pub fn decrypt_ecb(&self, data: &[u8]) -> Result<Vec<u8>> {
-        let engine = Engine::new(self);
-        let bs = engine.block_size();
-        check_aligned(data, bs)?;
-        let mut out = data.to_vec();
-        out.chunks_exact_mut(bs).for_each(|b| engine.decrypt_block(b));
-        Ok(out)
+        self.ecb(data, Engine::decrypt_block)
     }
 
     pub fn encrypt_cbc(&self, iv: &[u8], data: &[u8]) -> Result<Vec<u8>> {
-        let engine = Engine::new(self);
+        let engine = self.engine();
         let bs = engine.block_size();
         check_aligned(data, bs)?;
         check_iv(iv, bs)?;
@@ -149,7 +157,7 @@ impl SymmetricKey {
     }
 
     pub fn decrypt_cbc(&self, iv: &[u8], data: &[u8]) -> Result<Vec<u8>> {
-        let engine = Engine::new(self);
+        let engine = self.engine();
         let bs = engine.block_size();
         check_aligned(data, bs)?;
         check_iv(iv, bs)?;
@@ -284,7 +292,7 @@ mod tests {
     #[test]
     fn aes_cmac_sp800_38b_vectors() {
         let key = SymmetricKey::aes(&h("2b7e151628aed2a6abf7158809cf4f3c").unwrap()).unwrap();
-        let engine = Engine::new(&key);
+        let engine = key.engine();
         assert_eq!(upper(&engine.cmac(&[], &key)), "BB1D6929E95937287FA37D129B756746");
         assert_eq!(
             upper(&engine.cmac(&h("6bc1bee22e409f96e93d7e117393172a").unwrap(), &key)),

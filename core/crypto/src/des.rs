@@ -13,6 +13,9 @@
 
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
+// The tables of the standard that the code implements by other means;
+// the tests check the implementation against them.
+#[cfg(test)]
 const IP: [u8; 64] = [
     58, 50, 42, 34, 26, 18, 10, 2, 60, 52, 44, 36, 28, 20, 12, 4, //
     62, 54, 46, 38, 30, 22, 14, 6, 64, 56, 48, 40, 32, 24, 16, 8, //
@@ -147,6 +150,7 @@ const fn nibble_tables<const NIBBLES: usize>(table: &[u8]) -> [[u64; 16]; NIBBLE
     out
 }
 
+#[cfg(test)]
 const fn inverse_ip() -> [u8; 64] {
     let mut inv = [0u8; 64];
     let mut i = 0;
@@ -157,6 +161,7 @@ const fn inverse_ip() -> [u8; 64] {
     inv
 }
 
+#[cfg(test)]
 const FP: [u8; 64] = inverse_ip();
 static PC1_T: [[u64; 16]; 16] = nibble_tables::<16>(&PC1);
 
@@ -205,8 +210,9 @@ const fn pc2_half_tables(half: u32) -> [[u64; 128]; 4] {
 static PC2_C: [[u64; 128]; 4] = pc2_half_tables(0);
 static PC2_D: [[u64; 128]; 4] = pc2_half_tables(1);
 
-/// `SP[i][v]`: S-box `i+1` on the six bits `v`, placed in its nibble and
-/// passed through P.
+/// `SP[i][v]`: S-box `i+1` on the six bits `v`, placed in its nibble,
+/// passed through P, and rotated right by one bit because the rounds keep
+/// both halves rotated that way (see `f`).
 const fn sp_tables() -> [[u32; 64]; 8] {
     let mut out = [[0u32; 64]; 8];
     let mut i = 0;
@@ -217,7 +223,7 @@ const fn sp_tables() -> [[u32; 64]; 8] {
             let row = ((v >> 4) & 2) | (v & 1);
             let col = (v >> 1) & 0xF;
             let s = S[i][row * 16 + col] as u64;
-            out[i][v] = permute(s << (28 - 4 * i), &P, 32) as u32;
+            out[i][v] = (permute(s << (28 - 4 * i), &P, 32) as u32).rotate_right(1);
             v += 1;
         }
         i += 1;
@@ -305,14 +311,16 @@ impl Des {
         des
     }
 
-    /// The cipher function f(R, K) (FIPS 46-3 figure 2). The expansion E
-    /// takes, for S-box i, input bits 4i-1 ..= 4i+4 (cyclic); rotating R
-    /// right by one puts S-box 1's six bits at the top, and a further
-    /// rotation by four lines up the even-numbered boxes.
+    /// The cipher function f(R, K) (FIPS 46-3 figure 2) on a half-block
+    /// held rotated right by one bit. The expansion E takes, for S-box i,
+    /// input bits 4i-1 ..= 4i+4 (cyclic): in the rotated half S-box 1's six
+    /// bits are at the top, and rotating by four more lines up the
+    /// even-numbered boxes. The result comes out rotated the same way, so
+    /// the rotation is paid once per block rather than once per round.
     #[inline(always)]
     fn f(r: u32, k: [u32; 2]) -> u32 {
-        let x = r.rotate_right(1) ^ k[0];
-        let y = r.rotate_right(1).rotate_left(4) ^ k[1];
+        let x = r ^ k[0];
+        let y = r.rotate_left(4) ^ k[1];
         SP[0][(x >> 26) as usize & 0x3F]
             ^ SP[2][(x >> 18) as usize & 0x3F]
             ^ SP[4][(x >> 10) as usize & 0x3F]
@@ -328,12 +336,12 @@ impl Des {
     #[inline(always)]
     fn rounds<'a>(block: u64, keys: impl Iterator<Item = &'a [[u32; 2]; 2]>) -> u64 {
         let x = ip(block);
-        let (mut l, mut r) = ((x >> 32) as u32, x as u32);
+        let (mut l, mut r) = (((x >> 32) as u32).rotate_right(1), (x as u32).rotate_right(1));
         for [k1, k2] in keys {
             l ^= Self::f(r, *k1);
             r ^= Self::f(l, *k2);
         }
-        fp(((r as u64) << 32) | l as u64)
+        fp(((r.rotate_left(1) as u64) << 32) | l.rotate_left(1) as u64)
     }
 
     pub(crate) fn encrypt(&self, block: u64) -> u64 {

@@ -2,9 +2,11 @@
 //! and never appear in `Debug` output (DESIGN rule 5).
 
 use std::fmt;
+use std::sync::OnceLock;
 
 use zeroize::Zeroizing;
 
+use crate::cipher::{Engine, constant_time_eq};
 use crate::error::{CryptoError, Result};
 
 /// The block cipher a key belongs to.
@@ -60,10 +62,15 @@ impl fmt::Display for Algorithm {
 }
 
 /// A symmetric key for one algorithm.
-#[derive(Clone, PartialEq, Eq)]
+///
+/// The key schedule is computed on first use and kept with the key: a MAC
+/// or PIN key serves a whole session, and a DES schedule costs about as
+/// much as encrypting a block.
+#[derive(Clone)]
 pub struct SymmetricKey {
     algorithm: Algorithm,
     bytes: Zeroizing<Vec<u8>>,
+    engine: OnceLock<Engine>,
 }
 
 impl SymmetricKey {
@@ -79,6 +86,7 @@ impl SymmetricKey {
         Ok(Self {
             algorithm,
             bytes: Zeroizing::new(bytes.to_vec()),
+            engine: OnceLock::new(),
         })
     }
 
@@ -125,6 +133,21 @@ impl SymmetricKey {
         &self.bytes
     }
 }
+
+impl SymmetricKey {
+    /// The keyed cipher, scheduled once.
+    pub(crate) fn engine(&self) -> &Engine {
+        self.engine.get_or_init(|| Engine::new(self))
+    }
+}
+
+impl PartialEq for SymmetricKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.algorithm == other.algorithm && constant_time_eq(&self.bytes, &other.bytes)
+    }
+}
+
+impl Eq for SymmetricKey {}
 
 impl fmt::Debug for SymmetricKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

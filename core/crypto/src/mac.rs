@@ -2,8 +2,7 @@
 //! ISO 9797-1 MAC algorithms 1 and 3 (3 is the ANSI X9.19 "retail MAC"),
 //! CMAC (NIST SP 800-38B) and the UnionPay POS "ECB" MAC.
 
-use crate::cipher::{Engine, xor_in_place};
-use crate::des::Tdes;
+use crate::cipher::xor_in_place;
 use crate::error::{CryptoError, Result};
 use crate::key::{Algorithm, SymmetricKey};
 
@@ -32,7 +31,7 @@ impl Padding {
 /// ISO 9797-1 MAC algorithm 1: CBC-MAC with the whole key on every block.
 /// With a TDES key this is the full-TDES CBC-MAC; with DES the classic one.
 pub fn cbc_mac(key: &SymmetricKey, data: &[u8], padding: Padding) -> Vec<u8> {
-    let engine = Engine::new(key);
+    let engine = key.engine();
     let bs = engine.block_size();
     let mut chain = vec![0u8; bs];
     for block in padding.apply(data, bs).chunks_exact(bs) {
@@ -46,14 +45,11 @@ pub fn cbc_mac(key: &SymmetricKey, data: &[u8], padding: Padding) -> Vec<u8> {
 /// the first key half, then the output transformation with the whole TDES
 /// key on the last block. Returns the full 8-byte MAC.
 pub fn retail_mac(key: &SymmetricKey, data: &[u8], padding: Padding) -> Result<[u8; 8]> {
-    if key.algorithm() != Algorithm::Tdes {
-        return Err(CryptoError::WrongAlgorithm {
-            operation: "retail MAC",
-            needed: "double- or triple-length TDES",
-            actual: key.algorithm(),
-        });
-    }
-    let tdes = Tdes::new(key.expose_secret());
+    let tdes = key.engine().as_tdes().ok_or(CryptoError::WrongAlgorithm {
+        operation: "retail MAC",
+        needed: "double- or triple-length TDES",
+        actual: key.algorithm(),
+    })?;
     let first = tdes.first();
     let padded = padding.apply(data, 8);
     let (body, last) = padded.split_last_chunk::<8>().expect("padding yields a block");
@@ -68,7 +64,7 @@ pub fn retail_mac(key: &SymmetricKey, data: &[u8], padding: Padding) -> Result<[
 
 /// CMAC (NIST SP 800-38B) with any supported cipher; full block length.
 pub fn cmac(key: &SymmetricKey, data: &[u8]) -> Vec<u8> {
-    Engine::new(key).cmac(data, key)
+    key.engine().cmac(data, key)
 }
 
 /// The UnionPay POS terminal MAC ("ECB" method) over the MAC element block
@@ -87,7 +83,7 @@ pub fn cup_ecb_mac(key: &SymmetricKey, mab: &[u8]) -> Result<[u8; 8]> {
         xor_in_place(&mut folded, block);
     }
     let expanded = hex_upper(&folded);
-    let engine = Engine::new(key);
+    let engine = key.engine();
     let mut block = [0u8; 8];
     block.copy_from_slice(&expanded[..8]);
     engine.encrypt_block(&mut block);
