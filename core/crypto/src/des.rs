@@ -285,8 +285,11 @@ impl Des {
     pub(crate) fn new(key: &[u8; 8]) -> Self {
         let cd = apply(&PC1_T, u64::from_be_bytes(*key));
         let (mut c, mut d) = ((cd >> 28) as u32, (cd & 0x0FFF_FFFF) as u32);
-        let mut keys = [[0u32; 2]; 16];
-        for (round, shift) in keys.iter_mut().zip(SHIFTS) {
+        let mut des = Des {
+            encrypt_keys: [[[0; 2]; 2]; 8],
+            decrypt_keys: [[[0; 2]; 2]; 8],
+        };
+        for (round, shift) in SHIFTS.into_iter().enumerate() {
             c = ((c << shift) | (c >> (28 - shift))) & 0x0FFF_FFFF;
             d = ((d << shift) | (d >> (28 - shift))) & 0x0FFF_FFFF;
             let mut packed = 0;
@@ -294,20 +297,10 @@ impl Des {
                 let shift = 21 - 7 * j as u32;
                 packed ^= PC2_C[j][((c >> shift) & 0x7F) as usize] ^ PC2_D[j][((d >> shift) & 0x7F) as usize];
             }
-            *round = [(packed >> 32) as u32, packed as u32];
+            let words = [(packed >> 32) as u32, packed as u32];
+            des.encrypt_keys[round / 2][round % 2] = words;
+            des.decrypt_keys[(15 - round) / 2][(15 - round) % 2] = words;
         }
-        let pairs = |order: &mut dyn Iterator<Item = [u32; 2]>| {
-            let mut out = [[[0u32; 2]; 2]; 8];
-            for pair in out.iter_mut() {
-                *pair = [order.next().unwrap_or_default(), order.next().unwrap_or_default()];
-            }
-            out
-        };
-        let des = Des {
-            encrypt_keys: pairs(&mut keys.iter().copied()),
-            decrypt_keys: pairs(&mut keys.iter().rev().copied()),
-        };
-        keys.zeroize();
         des
     }
 
