@@ -1,5 +1,7 @@
 //! Zero-copy BER-TLV decoding (EMV Book 3 Annex B).
 
+use std::ops::ControlFlow;
+
 use crate::error::{ErrorKind, TlvError};
 use crate::tag::Tag;
 
@@ -51,7 +53,15 @@ impl<'a> Tlv<'a> {
 
     /// Depth-first search below this object for the first `tag`.
     pub fn find(&self, tag: Tag) -> Result<Option<Tlv<'a>>, TlvError> {
-        find_in(self.children(), tag)
+        if !self.is_constructed() {
+            return Ok(None);
+        }
+        find_below(
+            self.value(),
+            self.offset + self.header_len as usize,
+            self.depth + 1,
+            tag,
+        )
     }
 }
 
@@ -103,35 +113,68 @@ impl<'a> TlvIter<'a> {
             failed: false,
         }
     }
+}
 
-    #[inline]
-    fn read_one(&mut self) -> Result<Tlv<'a>, TlvError> {
-        let start = self.pos;
-        let rest = &self.input[start..];
-        let at = self.base + start;
-        let (tag, tag_len) = Tag::read(rest).map_err(|e| e.shifted(at))?;
-        let (len, len_len) = read_length(&rest[tag_len..]).map_err(|e| e.shifted(at + tag_len))?;
-        let header = tag_len + len_len;
-        let available = rest.len() - header;
-        if len > available {
-            return Err(TlvError::at(
-                at,
-                ErrorKind::ValueOverrun {
-                    needed: len,
-                    available,
-                },
-            ));
-        }
-        self.pos = start + header + len;
-        Ok(Tlv {
-            tag,
-            // At most 4 tag bytes and 4 length bytes.
-            header_len: header as u8,
-            depth: self.depth,
-            raw: &rest[..header + len],
-            offset: at,
-        })
+/// Reads the object that starts at `pos` (not a filler byte) in `input`,
+/// which itself starts at `base` in the outermost input.
+#[inline(always)]
+fn read_at(input: &[u8], pos: usize, base: usize, depth: u8) -> Result<Tlv<'_>, TlvError> {
+    let rest = &input[pos..];
+    let at = base + pos;
+    let (tag, tag_len) = Tag::read(rest).map_err(|e| e.shifted(at))?;
+    let (len, len_len) = read_length(&rest[tag_len..]).map_err(|e| e.shifted(at + tag_len))?;
+    let header = tag_len + len_len;
+    let available = rest.len() - header;
+    if len > available {
+        return Err(TlvError::at(
+            at,
+            ErrorKind::ValueOverrun {
+                needed: len,
+                available,
+            },
+        ));
     }
+    Ok(Tlv {
+        tag,
+        // At most 4 tag bytes and 4 length bytes.
+        header_len: header as u8,
+        depth,
+        raw: &rest[..header + len],
+        offset: at,
+    })
+}
+
+/// Visits every object depth-first, a template before its contents, until
+/// `f` breaks. The recursive walks of this module all go through here: one
+/// tight loop, no iterator state.
+fn visit<'a>(
+    input: &'a [u8],
+    base: usize,
+    depth: u8,
+    f: &mut impl FnMut(Tlv<'a>) -> ControlFlow<()>,
+) -> Result<ControlFlow<()>, TlvError> {
+    let mut pos = 0;
+    while let Some(&b) = input.get(pos) {
+        if b == 0x00 || b == 0xFF {
+            pos += 1;
+            continue;
+        }
+        if depth > MAX_DEPTH {
+            return Err(TlvError::at(base, ErrorKind::TooDeep(MAX_DEPTH)));
+        }
+        let tlv = read_at(input, pos, base, depth)?;
+        pos += tlv.raw.len();
+        if f(tlv).is_break() {
+            return Ok(ControlFlow::Break(()));
+        }
+        if tlv.is_constructed() {
+            let inner = visit(tlv.value(), tlv.offset + tlv.header_len as usize, depth + 1, f)?;
+            if inner.is_break() {
+                return Ok(inner);
+            }
+        }
+    }
+    Ok(ControlFlow::Continue(()))
 }
 
 impl<'a> Iterator for TlvIter<'a> {
@@ -156,8 +199,11 @@ impl<'a> Iterator for TlvIter<'a> {
             self.failed = true;
             return Some(Err(TlvError::at(self.base, ErrorKind::TooDeep(MAX_DEPTH))));
         }
-        let item = self.read_one();
-        self.failed = item.is_err();
+        let item = read_at(self.input, self.pos, self.base, self.depth);
+        match &item {
+            Ok(tlv) => self.pos += tlv.raw.len(),
+            Err(_) => self.failed = true,
+        }
         Some(item)
     }
 }
@@ -169,49 +215,37 @@ pub fn parse(input: &[u8]) -> Result<Vec<Tlv<'_>>, TlvError> {
 
 /// Checks the whole tree (every constructed object's contents too).
 pub fn validate(input: &[u8]) -> Result<(), TlvError> {
-    fn walk(iter: TlvIter<'_>) -> Result<(), TlvError> {
-        for tlv in iter {
-            walk(tlv?.children())?;
-        }
-        Ok(())
-    }
-    walk(TlvIter::new(input))
-}
-
-fn find_in<'a>(iter: TlvIter<'a>, tag: Tag) -> Result<Option<Tlv<'a>>, TlvError> {
-    for tlv in iter {
-        let tlv = tlv?;
-        if tlv.tag == tag {
-            return Ok(Some(tlv));
-        }
-        if let Some(found) = find_in(tlv.children(), tag)? {
-            return Ok(Some(found));
-        }
-    }
-    Ok(None)
+    let _ = visit(input, 0, 0, &mut |_| ControlFlow::Continue(()))?;
+    Ok(())
 }
 
 /// Depth-first search of `input` for the first object with `tag`.
 pub fn find(input: &[u8], tag: Tag) -> Result<Option<Tlv<'_>>, TlvError> {
-    find_in(TlvIter::new(input), tag)
+    find_below(input, 0, 0, tag)
+}
+
+fn find_below(input: &[u8], base: usize, depth: u8, tag: Tag) -> Result<Option<Tlv<'_>>, TlvError> {
+    let mut found = None;
+    let _ = visit(input, base, depth, &mut |tlv| {
+        if tlv.tag == tag {
+            found = Some(tlv);
+            return ControlFlow::Break(());
+        }
+        ControlFlow::Continue(())
+    })?;
+    Ok(found)
 }
 
 /// Every primitive object in the tree, in order: the usual way to collect a
 /// card's data elements from a READ RECORD or GPO response.
 pub fn primitives(input: &[u8]) -> Result<Vec<Tlv<'_>>, TlvError> {
-    fn walk<'a>(iter: TlvIter<'a>, out: &mut Vec<Tlv<'a>>) -> Result<(), TlvError> {
-        for tlv in iter {
-            let tlv = tlv?;
-            if tlv.is_constructed() {
-                walk(tlv.children(), out)?;
-            } else {
-                out.push(tlv);
-            }
-        }
-        Ok(())
-    }
     // A data object takes at least two bytes; most in a record take five.
     let mut out = Vec::with_capacity(input.len() / 5);
-    walk(TlvIter::new(input), &mut out)?;
+    let _ = visit(input, 0, 0, &mut |tlv| {
+        if !tlv.is_constructed() {
+            out.push(tlv);
+        }
+        ControlFlow::Continue(())
+    })?;
     Ok(out)
 }
