@@ -1,0 +1,11 @@
+//! Simulators for integrators and tests: virtual cards that behave like
+//! real ones, and a recorder and replayer of card sessions.
+//!
+//! Test certification-authority keys live here and in test configuration
+//! only; nothing in the kernel trusts them unless configured to.
+
+pub mod card;
+pub mod transcript;
+pub mod virtual_card;
+
+pub use card::{Card, CardError};

@@ -1,0 +1,1 @@
+//! Transcripts: see the module owner's work.

@@ -1,0 +1,1 @@
+//! Virtual cards: see the module owner's work.
