@@ -10,6 +10,7 @@
 
 pub mod config;
 mod hexser;
+pub mod oda;
 
 pub use config::{
     AidParams, CaPublicKey, Config, ConfigError, ContactlessLimits, RevokedCertificate, TerminalParams,
