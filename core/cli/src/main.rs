@@ -5,6 +5,7 @@
 //! Exit codes: 0 success, 1 the operation failed, 2 a bad argument (the
 //! message on stderr names it).
 
+mod card_cmd;
 mod crypto_cmd;
 mod input;
 mod tlv_cmd;
@@ -37,6 +38,24 @@ enum Command {
     /// Payment cryptography tools
     #[command(subcommand)]
     Crypto(CryptoCommand),
+    /// Card tools: read a recorded card, simulate a transaction
+    #[command(subcommand)]
+    Card(CardCommand),
+}
+
+#[derive(Subcommand)]
+enum CardCommand {
+    /// Select and read a card from a recorded transcript (no transaction)
+    Read {
+        /// A transcript: send:/resp: lines of hex, # comments
+        #[arg(long, value_name = "FILE")]
+        transcript: String,
+        #[arg(long)]
+        json: bool,
+        /// Print the APDU exchanges on stderr
+        #[arg(long)]
+        trace: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -237,6 +256,11 @@ fn run(cli: Cli) -> Result<String, CliError> {
     match cli.command {
         Command::Demo => demo(),
         Command::Tlv(TlvCommand::Decode { hex, json }) => tlv_cmd::decode(&hex, json),
+        Command::Card(CardCommand::Read {
+            transcript,
+            json,
+            trace,
+        }) => card_cmd::read(&transcript, json, trace),
         Command::Crypto(cmd) => match cmd {
             CryptoCommand::Kcv { key, aes } => crypto_cmd::kcv_cmd(&key, aes),
             CryptoCommand::Mac {

@@ -180,6 +180,51 @@ impl Config {
         Ok(config)
     }
 
+    /// A configuration for reading any payment card without a transaction:
+    /// every known scheme's RID with partial selection, no keys.
+    pub fn card_reader() -> Config {
+        let aid = |rid: &[u8; 5], name: &str| AidParams {
+            aid: rid.to_vec(),
+            name: name.to_owned(),
+            partial_selection: true,
+            app_version: [0, 0],
+            tac_default: [0; 5],
+            tac_denial: [0; 5],
+            tac_online: [0; 5],
+            floor_limit: 0,
+            target_percent: 0,
+            max_target_percent: 0,
+            threshold: 0,
+            default_ddol: vec![0x9F, 0x37, 0x04],
+            default_tdol: Vec::new(),
+            contactless: None,
+            kernel_id: 0,
+        };
+        Config {
+            terminal: TerminalParams {
+                terminal_type: 0x22,
+                capabilities: [0xE0, 0xF8, 0xC8],
+                additional_capabilities: [0x6F, 0x00, 0xF0, 0xA0, 0x01],
+                country_code: [0x01, 0x56],
+                currency_code: [0x01, 0x56],
+                currency_exponent: 2,
+                merchant_category_code: [0x53, 0x11],
+                merchant_id: String::new(),
+                terminal_id: String::new(),
+                ifd_serial: String::new(),
+                merchant_name_location: String::new(),
+                ttq: default_ttq(),
+            },
+            aids: crate::select::SCHEMES
+                .iter()
+                .map(|(rid, name)| aid(rid, name))
+                .collect(),
+            ca_keys: Vec::new(),
+            revoked: Vec::new(),
+            exception_list: Vec::new(),
+        }
+    }
+
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("configuration serializes")
     }

@@ -5,6 +5,7 @@
 //! only; nothing in the kernel trusts them unless configured to.
 
 pub mod card;
+pub mod driver;
 pub mod transcript;
 pub mod virtual_card;
 
