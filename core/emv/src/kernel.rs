@@ -20,6 +20,12 @@ use crate::tvr::{Tsi, Tvr};
 
 pub(crate) use crate::flow::{Awaiting, Flow, Step};
 
+/// Bounds that keep a broken or hostile card from holding the kernel: a
+/// real transaction needs well under a hundred exchanges.
+const MAX_EXCHANGES: usize = 512;
+const MAX_TRANSPORT_ROUNDS: u8 = 16;
+const MAX_RESPONSE: usize = 4096;
+
 /// An EMV kernel for one card session at a time.
 pub struct Kernel {
     pub(crate) config: Arc<Config>,
@@ -36,6 +42,8 @@ pub struct Kernel {
     last_command: Vec<u8>,
     /// Data gathered across `61 xx` GET RESPONSE rounds.
     partial: Vec<u8>,
+    /// `61`/`6C` rounds for the current command.
+    transport_rounds: u8,
     /// Every command/response of the session, for traces (no PIN blocks).
     trace: Vec<(Vec<u8>, Vec<u8>)>,
 }
@@ -67,6 +75,7 @@ impl Kernel {
             actions: VecDeque::new(),
             last_command: Vec::new(),
             partial: Vec::new(),
+            transport_rounds: 0,
             trace: Vec::new(),
         }
     }
@@ -128,7 +137,19 @@ impl Kernel {
         };
         // T=0 transport (Book 1 9.3.1): fetch the rest, or repeat with the
         // right Le; the flow sees only complete responses.
-        match (response.sw >> 8) as u8 {
+        let sw1 = (response.sw >> 8) as u8;
+        if matches!(sw1, 0x61 | 0x6C) {
+            self.transport_rounds += 1;
+            // A card that never finishes must not hold the terminal.
+            if self.transport_rounds > MAX_TRANSPORT_ROUNDS || self.partial.len() > MAX_RESPONSE {
+                return self.fail(KernelError::CardProtocol(
+                    "the card never completes its answer (61/6C)",
+                ));
+            }
+        } else {
+            self.transport_rounds = 0;
+        }
+        match sw1 {
             0x61 => {
                 self.partial.extend_from_slice(response.data);
                 let le = response.sw as u8;
@@ -183,6 +204,9 @@ impl Kernel {
     }
 
     pub(crate) fn transmit(&mut self, command: Vec<u8>, step: Step) {
+        if self.trace.len() >= MAX_EXCHANGES {
+            return self.fail(KernelError::CardProtocol("too many exchanges with the card"));
+        }
         self.last_command.clone_from(&command);
         self.awaiting = Awaiting::Card(step);
         self.actions.push_back(Action::Transmit(command));
