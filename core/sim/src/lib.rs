@@ -4,8 +4,12 @@
 //! Test certification-authority keys live here and in test configuration
 //! only; nothing in the kernel trusts them unless configured to.
 
+pub mod ca;
 pub mod card;
+pub mod rsa_key;
 pub mod transcript;
 pub mod virtual_card;
 
 pub use card::{Card, CardError};
+pub use rsa_key::RsaKeyPair;
+pub use virtual_card::{Profile, VirtualCard};
