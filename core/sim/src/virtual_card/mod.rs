@@ -228,7 +228,7 @@ struct History {
 }
 
 /// A virtual card in a reader.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct VirtualCard {
     profile: Profile,
     perso: Personalisation,
@@ -284,6 +284,19 @@ impl Answer {
 }
 
 type Reply = Result<Answer, Sw>;
+
+impl std::fmt::Debug for VirtualCard {
+    // No PAN, PIN, keys or records: only what a log may show.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VirtualCard")
+            .field("profile", &self.profile)
+            .field("atc", &self.atc)
+            .field("pin_tries", &self.pin_tries)
+            .field("selected", &self.selected)
+            .field("removed", &self.removed)
+            .finish_non_exhaustive()
+    }
+}
 
 impl VirtualCard {
     /// Personalises a card. Profiles from [`Profile::named`] always work;

@@ -7,6 +7,8 @@
 //! (see `records.rs`), as a personalisation bureau derives them from an
 //! issuer's card order.
 
+use std::fmt;
+
 use poskit_crypto::SymmetricKey;
 
 use crate::ca::{
@@ -113,7 +115,10 @@ pub struct Application {
 }
 
 /// Everything personalised into a virtual card.
-#[derive(Debug, Clone)]
+///
+/// `Debug` shows the PAN masked and never the PIN or keys (DESIGN rule 5),
+/// test card or not.
+#[derive(Clone)]
 pub struct Profile {
     pub name: String,
     pub scheme: Scheme,
@@ -232,6 +237,25 @@ fn app(aid: &str, label: &str, priority: u8) -> Application {
 
 fn cat(parts: &[&str]) -> Vec<u8> {
     h(&parts.concat())
+}
+
+impl fmt::Debug for Profile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Profile")
+            .field("name", &self.name)
+            .field("scheme", &self.scheme)
+            .field("interface", &self.interface)
+            .field("pan", &masked_pan(&self.pan))
+            .field("oda", &self.oda_method())
+            .finish_non_exhaustive()
+    }
+}
+
+/// First six and last four digits, the rest hidden.
+pub fn masked_pan(pan: &str) -> String {
+    pan.char_indices()
+        .map(|(i, c)| if i < 6 || i + 4 >= pan.len() { c } else { '*' })
+        .collect()
 }
 
 impl Profile {

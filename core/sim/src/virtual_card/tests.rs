@@ -80,8 +80,18 @@ fn interesting_command() -> impl Strategy<Value = Vec<u8>> {
     })
 }
 
+#[test]
+fn debug_output_hides_card_data() {
+    for card in cards() {
+        let shown = format!("{card:?}");
+        assert!(!shown.contains(&card.profile().pan), "{shown}");
+        assert!(shown.contains("******"), "{shown}");
+        assert!(!shown.contains(&format!("\"{}\"", card.profile().pin)), "{shown}");
+    }
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
+    #![proptest_config(ProptestConfig::with_cases(256))]
 
     #[test]
     fn arbitrary_apdus_never_panic(
