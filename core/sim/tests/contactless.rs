@@ -195,3 +195,19 @@ fn a_reader_without_qvsdc_gets_the_full_path() {
         expected_cryptogram(&card, &terminal, aip, ac.atc, &ac.iad)
     );
 }
+
+#[test]
+fn qvsdc_velocity_sends_the_card_online_after_its_offline_run() {
+    let mut card = card("visa-contactless");
+    let terminal = Terminal::purchase("000000001000");
+    let limit = card.profile().offline.consecutive_limit;
+    let mut cids = Vec::new();
+    for _ in 0..=limit {
+        select_aid(&mut card, &h("A0000000031010"));
+        let (response, _) = gpo(&mut card, &terminal);
+        cids.push(must(&response, 0x9F27)[0]);
+    }
+    let mut expected = vec![0x40; usize::from(limit)];
+    expected.push(0x80);
+    assert_eq!(cids, expected);
+}

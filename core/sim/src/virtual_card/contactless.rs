@@ -6,8 +6,10 @@
 //! Card decisions (the card's own risk management, Book C-3 Annex, VCPS):
 //! - the `offline-decline` flag gives an AAC;
 //! - an online cryptogram is given when the reader asks for it (TTQ byte 2
-//!   bit 8) or the amount is above the card's offline limit, unless the
-//!   reader is offline-only (TTQ byte 1 bit 4), which gets an AAC;
+//!   bit 8), the amount is above the card's offline limit or the card has
+//!   approved its consecutive offline limit of transactions since the last
+//!   online one, unless the reader is offline-only (TTQ byte 1 bit 4),
+//!   which gets an AAC;
 //! - otherwise a TC.
 //!
 //! CVM: at or above the card's CVM limit the CTQ asks for online PIN
@@ -34,7 +36,11 @@ impl VirtualCard {
         let value = super::transaction::amount(pdol.get(0x9F02));
 
         let offline_only_reader = ttq_bit(0, 0x08);
-        let wants_online = ttq_bit(1, 0x80) || value > behaviour.offline_limit;
+        // Velocity: after the consecutive offline limit the card goes
+        // online whatever the amount.
+        let wants_online = ttq_bit(1, 0x80)
+            || value > behaviour.offline_limit
+            || self.offline_count >= self.profile.offline.consecutive_limit;
         // An offline-only reader cannot take an online cryptogram: decline.
         let kind = if self.profile.decline_offline || (wants_online && offline_only_reader) {
             CryptogramType::Aac

@@ -385,9 +385,9 @@ fn visa_contactless() -> Profile {
         interface: Interface::Contactless,
         applications: vec![app(VISA_AID, "VISA PAYWAVE", 1)],
         pan: "4761739001010028".into(),
-        // fDDA (the DDA bit, Book C-3), cardholder verification, issuer
-        // authentication.
-        aip: [0x20, 0x40],
+        // The DDA bit announces fDDA (Book C-3); cardholder verification
+        // goes through the CTQ instead of the CVM list.
+        aip: [0x20, 0x00],
         pdol: h(QUICK_PDOL),
         cvm_list: h("000000000000000042035E031F03"),
         icc_cert_serial: [0x00, 0x10, 0x02],
