@@ -1,12 +1,22 @@
 //! Simulators for integrators and tests: virtual cards that behave like
 //! real ones, and a recorder and replayer of card sessions.
 //!
+//! Owns: [`virtual_card`] (EMV card applications answering APDUs, with the
+//! issuer-side conventions a host simulator needs), [`ca`] (test CA keys
+//! and a kernel configuration that trusts them), [`rsa_key`] (the private
+//! RSA operation only simulators need). Does not own: the kernel, the
+//! terminal-side checks (core/emv), or the host protocol.
+//!
 //! Test certification-authority keys live here and in test configuration
 //! only; nothing in the kernel trusts them unless configured to.
 
+pub mod ca;
 pub mod card;
 pub mod driver;
+pub mod rsa_key;
 pub mod transcript;
 pub mod virtual_card;
 
 pub use card::{Card, CardError};
+pub use rsa_key::RsaKeyPair;
+pub use virtual_card::{Profile, VirtualCard};

@@ -1,1 +1,0 @@
-//! Virtual cards: see the module owner's work.
