@@ -162,3 +162,106 @@ pub fn read(transcript: &str, json: bool, trace: bool) -> Result<String, CliErro
     ));
     Ok(out)
 }
+
+fn decision_name(d: &Decision) -> &'static str {
+    match d {
+        Decision::Approved => "approved",
+        Decision::Declined => "declined",
+        Decision::DeclinedAfterHostApproval => "declined after host approval (reverse)",
+        Decision::OnlineCompleted { approved: true } => "approved online",
+        Decision::OnlineCompleted { approved: false } => "declined online",
+        Decision::TryAgain => "try again",
+        Decision::TryAnotherInterface => "try another interface",
+        Decision::SeePhone => "see phone",
+        Decision::Fallback => "fallback to magnetic stripe",
+        Decision::NotAccepted => "not accepted",
+        Decision::Cancelled => "cancelled",
+        Decision::Terminated => "terminated",
+        Decision::CardRead => "card read",
+    }
+}
+
+#[derive(Serialize)]
+struct Simulation {
+    profile: String,
+    interface: &'static str,
+    amount: u64,
+    outcome: &'static str,
+    reason: Option<String>,
+    cryptogram: Option<String>,
+    tvr: String,
+    tvr_conditions: Vec<&'static str>,
+    tsi: String,
+    cvm: String,
+    cvm_method: &'static str,
+    field55: String,
+    went_online: bool,
+    arqc_verified_by_issuer: Option<bool>,
+}
+
+pub fn simulate(profile: &str, amount: u64, json: bool) -> Result<String, CliError> {
+    use poskit_sim::issuer::{TestIssuer, Verdict};
+    use poskit_sim::virtual_card::{Profile, VirtualCard};
+    let mut card = VirtualCard::named(profile).ok_or_else(|| {
+        CliError::arg(
+            "--profile",
+            format!("unknown profile; choose one of: {}", Profile::names().join(", ")),
+        )
+    })?;
+    let interface = match card.profile().interface {
+        poskit_sim::virtual_card::Interface::Contact => Interface::Contact,
+        poskit_sim::virtual_card::Interface::Contactless => Interface::Contactless,
+    };
+    let mut issuer = TestIssuer::for_card(&card, Verdict::Approve);
+    let pin = card.profile().pin.clone();
+    let mut cardholder = ScriptedCardholder::with_pins(&[&pin]);
+    let mut kernel = Kernel::new(Arc::new(poskit_sim::ca::test_config()));
+    kernel.start(transaction(interface, amount));
+    let session = drive(&mut kernel, &mut card, &mut cardholder, &mut issuer);
+    let o = &session.outcome;
+    let sim = Simulation {
+        profile: profile.to_owned(),
+        interface: if interface == Interface::Contact {
+            "contact"
+        } else {
+            "contactless"
+        },
+        amount,
+        outcome: decision_name(&o.decision),
+        reason: o.reason.clone(),
+        cryptogram: o
+            .cryptogram
+            .map(|(k, v)| format!("{} {}", k.name(), upper_hex(&v))),
+        tvr: o.tvr.to_string(),
+        tvr_conditions: o.tvr.describe(),
+        tsi: o.tsi.to_string(),
+        cvm: upper_hex(&o.cvm_results),
+        cvm_method: o.cvm.name(),
+        field55: upper_hex(&o.field55),
+        went_online: o.went_online,
+        arqc_verified_by_issuer: issuer.last_arqc_valid,
+    };
+    if json {
+        return Ok(serde_json::to_string_pretty(&sim).expect("serializable"));
+    }
+    let mut out = format!("profile {} ({}), amount {amount}\n", sim.profile, sim.interface);
+    out.push_str(&trace_text(&session.trace));
+    out.push_str(&format!("outcome      {}\n", sim.outcome));
+    if let Some(reason) = &sim.reason {
+        out.push_str(&format!("reason       {reason}\n"));
+    }
+    if let Some(c) = &sim.cryptogram {
+        out.push_str(&format!("cryptogram   {c}\n"));
+    }
+    out.push_str(&format!("TVR          {} {:?}\n", sim.tvr, sim.tvr_conditions));
+    out.push_str(&format!("TSI          {}\n", sim.tsi));
+    out.push_str(&format!("CVM          {} ({})\n", sim.cvm, sim.cvm_method));
+    if let Some(ok) = sim.arqc_verified_by_issuer {
+        out.push_str(&format!(
+            "issuer       ARQC {}\n",
+            if ok { "verified" } else { "NOT verified" }
+        ));
+    }
+    out.push_str(&format!("field 55     {}", sim.field55));
+    Ok(out)
+}

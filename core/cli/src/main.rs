@@ -56,6 +56,19 @@ enum CardCommand {
         #[arg(long)]
         trace: bool,
     },
+    /// Run a whole transaction against a virtual card, with an issuer that approves
+    Simulate {
+        /// visa-contact, visa-contactless, mastercard-contact, mastercard-contactless,
+        /// unionpay-contact, unionpay-qpboc, expired, revoked-capk, bad-cert,
+        /// offline-decline, online-pin, pulled
+        #[arg(long)]
+        profile: String,
+        /// Amount in minor units
+        #[arg(long, default_value_t = 12_345)]
+        amount: u64,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -246,8 +259,8 @@ impl fmt::Display for CliError {
 fn demo() -> Result<String, CliError> {
     Ok(
         "posctl demo: the merchant's day against the built-in simulators arrives with the \
-        Terminal (issue 7).\nAvailable now: posctl tlv decode, posctl crypto (kcv, pinblock, \
-        mac, dukpt, icc-mk, session-key, ac, arpc, rsa-recover). See posctl --help."
+        Terminal (issue 7).\nAvailable now: posctl card (read, simulate), posctl tlv decode, posctl crypto \
+        (kcv, pinblock, mac, dukpt, icc-mk, session-key, ac, arpc, rsa-recover). See posctl --help."
             .to_owned(),
     )
 }
@@ -261,6 +274,11 @@ fn run(cli: Cli) -> Result<String, CliError> {
             json,
             trace,
         }) => card_cmd::read(&transcript, json, trace),
+        Command::Card(CardCommand::Simulate {
+            profile,
+            amount,
+            json,
+        }) => card_cmd::simulate(&profile, amount, json),
         Command::Crypto(cmd) => match cmd {
             CryptoCommand::Kcv { key, aes } => crypto_cmd::kcv_cmd(&key, aes),
             CryptoCommand::Mac {

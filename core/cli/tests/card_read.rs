@@ -166,3 +166,53 @@ fn a_missing_transcript_is_a_bad_argument() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--transcript"));
 }
+
+#[test]
+fn simulate_every_profile() {
+    let expected = [
+        ("visa-contact", "approved"),
+        ("visa-contactless", "approved"),
+        ("mastercard-contact", "approved"),
+        ("mastercard-contactless", "approved online"),
+        ("unionpay-contact", "approved"),
+        ("unionpay-qpboc", "approved"),
+        ("expired", "approved"),
+        ("revoked-capk", "approved"),
+        ("bad-cert", "approved"),
+        ("offline-decline", "declined"),
+        ("online-pin", "approved"),
+        ("pulled", "terminated"),
+    ];
+    for (profile, outcome) in expected {
+        let out = Command::new(env!("CARGO_BIN_EXE_posctl"))
+            .args(["card", "simulate", "--profile", profile, "--json"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{profile}");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["outcome"], outcome, "{profile}: {v}");
+        for key in ["tvr", "tsi", "cvm", "field55"] {
+            assert!(v[key].is_string(), "{profile}: {key}");
+        }
+        if outcome.starts_with("approved") || outcome == "declined" {
+            assert!(v["field55"].as_str().unwrap().starts_with("9F26"), "{profile}");
+        }
+    }
+    // The text form shows the APDU trace and the verification result.
+    let out = Command::new(env!("CARGO_BIN_EXE_posctl"))
+        .args(["card", "simulate", "--profile", "expired"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("> 00A4040E") || text.contains("> 00A404000E"),
+        "{text}"
+    );
+    assert!(text.contains("expired application"));
+    assert!(text.contains("CVM "));
+    let out = Command::new(env!("CARGO_BIN_EXE_posctl"))
+        .args(["card", "simulate", "--profile", "nope"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -229,9 +229,12 @@ impl Kernel {
             .ok_or(KernelError::MissingData(Tag(0x9F26)))?;
         self.flow.cryptogram = Some((kind, ac));
         self.tsi.set(Tsi::CARD_RISK_MANAGEMENT_PERFORMED);
-        self.processing_restrictions();
         let ctq = self.data.array::<2>(Tag(0x9F6C)).unwrap_or([0, 0]);
+        // The TVR stays as the card got it in the PDOL when the issuer
+        // decides: its ARQC covers that value. Checks that change it are for
+        // an offline approval only (Book C-3 5.3, 5.5).
         if kind == CryptogramType::Tc {
+            self.processing_restrictions();
             // Offline approval needs fDDA (Book C-3 5.3) and a valid card.
             self.flow.oda = OdaMethod::Fdda;
             self.tsi.set(Tsi::ODA_PERFORMED);
@@ -255,8 +258,6 @@ impl Kernel {
                     return Ok(());
                 }
             }
-        } else {
-            self.tvr.set(TvrBit::ODA_NOT_PERFORMED);
         }
         // Cardholder verification from the CTQ (Book C-3 5.4).
         let ttq = self.data.array::<4>(Tag(0x9F66)).unwrap_or([0; 4]);
