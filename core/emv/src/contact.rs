@@ -1012,7 +1012,7 @@ impl Kernel {
             record_script_result(
                 &mut self.flow.script_results,
                 &command,
-                0x10 | command.sequence.min(0x0F),
+                0x10 | (command.sequence & 0x7F).min(0x0F),
             );
         } else if command.last_of_script {
             record_script_result(&mut self.flow.script_results, &command, 0x20);

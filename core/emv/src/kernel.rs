@@ -115,8 +115,14 @@ impl Kernel {
     }
 
     /// Ends the session because the card went away or the reader failed.
+    /// A contactless card that left the field too early is tapped again
+    /// (Book A: "try again"); a contact session ends.
     pub fn abort(&mut self, reason: &str) {
-        self.finish(Decision::Terminated, Some(reason.to_owned()));
+        let decision = match (self.txn.interface, self.flow.cryptogram) {
+            (Interface::Contactless, None) => Decision::TryAgain,
+            _ => Decision::Terminated,
+        };
+        self.finish(decision, Some(reason.to_owned()));
     }
 
     /// The next thing the caller must do, or None while the kernel waits

@@ -607,3 +607,159 @@ fn outcome_carries_receipt_data_without_the_pan() {
     );
     let _ = Tag(0x5A);
 }
+
+// ---- Configuration, risk management, scripts, contactless outcomes ----
+
+#[test]
+fn configuration_comes_from_json_and_can_be_replaced() {
+    let json = poskit_sim::ca::test_config_json();
+    let parsed = Config::from_json(&json).unwrap();
+    assert_eq!(parsed, poskit_sim::ca::test_config());
+    // A damaged CA key is refused with the key named.
+    let broken = json.replacen("\"checksum\": \"", "\"checksum\": \"00", 1);
+    let err = Config::from_json(&broken).unwrap_err().to_string();
+    assert!(err.contains("CA public key") && err.contains("checksum"), "{err}");
+    // A kernel picks up a new configuration at the next transaction.
+    let pin = pin_of("visa-contact");
+    let mut kernel = Kernel::new(config());
+    let mut without = poskit_sim::ca::test_config();
+    without.ca_keys.clear();
+    kernel.set_config(Arc::new(without));
+    let mut card = VirtualCard::named("visa-contact").unwrap();
+    let mut issuer = TestIssuer::for_card(&card, Verdict::Approve);
+    let s = run(
+        &mut kernel,
+        txn(Interface::Contact, 2_000),
+        &mut card,
+        &mut ScriptedCardholder::with_pins(&[&pin]),
+        &mut issuer,
+    );
+    assert!(s.outcome.tvr.is_set(TvrBit::DDA_FAILED));
+}
+
+#[test]
+fn exception_file_and_random_selection() {
+    let pin = pin_of("visa-contact");
+    let mut hot = poskit_sim::ca::test_config();
+    hot.exception_list.push("4761739001010010".into());
+    let mut card = VirtualCard::named("visa-contact").unwrap();
+    let r = run_with(
+        &mut card,
+        "",
+        Interface::Contact,
+        2_000,
+        &[&pin],
+        Verdict::Approve,
+        Arc::new(hot),
+    );
+    assert!(r.session.outcome.tvr.is_set(TvrBit::CARD_ON_EXCEPTION_FILE));
+    // Between threshold (50.00) and floor limit (100.00): 20% to 50%.
+    let mut card = VirtualCard::named("visa-contact").unwrap();
+    let mut kernel = Kernel::new(config());
+    let mut issuer = TestIssuer::for_card(&card, Verdict::Approve);
+    let mut t = txn(Interface::Contact, 6_000);
+    t.random_selection = 1;
+    let s = run(
+        &mut kernel,
+        t,
+        &mut card,
+        &mut ScriptedCardholder::with_pins(&[&pin]),
+        &mut issuer,
+    );
+    assert!(s.outcome.tvr.is_set(TvrBit::RANDOMLY_SELECTED_ONLINE));
+    assert!(s.outcome.went_online);
+}
+
+fn run_with_script(after_final: bool, bad_mac: bool) -> (Session, VirtualCard) {
+    let mut card = VirtualCard::named("visa-contact").unwrap();
+    let pin = pin_of("visa-contact");
+    let mut issuer = TestIssuer::for_card(&card, Verdict::Approve);
+    issuer.put_data = Some(poskit_sim::issuer::PutDataScript {
+        tag: 0x9F14,
+        value: vec![0x05],
+        after_final,
+        bad_mac,
+    });
+    let mut kernel = Kernel::new(config());
+    let s = run(
+        &mut kernel,
+        txn(Interface::Contact, 50_000),
+        &mut card,
+        &mut ScriptedCardholder::with_pins(&[&pin]),
+        &mut issuer,
+    );
+    (s, card)
+}
+
+#[test]
+fn issuer_scripts_before_and_after_the_final_generate_ac() {
+    for after in [false, true] {
+        let (s, card) = run_with_script(after, false);
+        let o = &s.outcome;
+        assert_eq!(o.decision, Decision::Approved, "{:?}", o.reason);
+        assert!(o.tsi.is_set(Tsi::SCRIPT_PROCESSING_PERFORMED));
+        assert_eq!(
+            o.script_results,
+            [0x20, 0, 0, 0, 1],
+            "9F5B: script 00000001 performed"
+        );
+        assert_eq!(card.scripts_applied(), 1);
+        assert!(!o.tvr.is_set(TvrBit::SCRIPT_FAILED_BEFORE_FINAL_AC));
+    }
+    let (s, card) = run_with_script(true, true);
+    let o = &s.outcome;
+    assert!(o.tvr.is_set(TvrBit::SCRIPT_FAILED_AFTER_FINAL_AC));
+    assert_eq!(o.script_results[0], 0x11, "failed at its first command");
+    assert_eq!(card.scripts_applied(), 0);
+    let (s, _) = run_with_script(false, true);
+    assert!(s.outcome.tvr.is_set(TvrBit::SCRIPT_FAILED_BEFORE_FINAL_AC));
+}
+
+/// A phone that wants its owner to unlock it first answers GPO with 6986.
+struct LockedPhone(VirtualCard);
+
+impl Card for LockedPhone {
+    fn transceive(&mut self, command: &[u8]) -> Result<Vec<u8>, CardError> {
+        if command.get(1) == Some(&0xA8) {
+            return Ok(vec![0x69, 0x86]);
+        }
+        self.0.transceive(command)
+    }
+}
+
+/// A card that leaves the field after `n` exchanges.
+struct LeavesField(VirtualCard, usize);
+
+impl Card for LeavesField {
+    fn transceive(&mut self, command: &[u8]) -> Result<Vec<u8>, CardError> {
+        if self.1 == 0 {
+            return Err(CardError::Removed);
+        }
+        self.1 -= 1;
+        self.0.transceive(command)
+    }
+}
+
+#[test]
+fn contactless_see_phone_and_try_again() {
+    let card = VirtualCard::named("visa-contactless").unwrap();
+    let mut issuer = TestIssuer::for_card(&card, Verdict::Approve);
+    let mut kernel = Kernel::new(config());
+    let s = run(
+        &mut kernel,
+        txn(Interface::Contactless, 2_000),
+        &mut LockedPhone(card.clone()),
+        &mut ScriptedCardholder::default(),
+        &mut issuer,
+    );
+    assert_eq!(s.outcome.decision, Decision::SeePhone);
+    assert!(s.messages.contains(&Message::SeePhone));
+    let s = run(
+        &mut kernel,
+        txn(Interface::Contactless, 2_000),
+        &mut LeavesField(card, 2),
+        &mut ScriptedCardholder::default(),
+        &mut issuer,
+    );
+    assert_eq!(s.outcome.decision, Decision::TryAgain);
+}
