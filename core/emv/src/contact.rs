@@ -192,19 +192,30 @@ impl Kernel {
         self.choose_application();
     }
 
+    /// The FCI of the application just selected, when the card answered
+    /// with it (Book 1 12.4: the DF name must be the AID selected).
+    pub(crate) fn selected_fci(&self, data: &[u8], sw: u16) -> Result<Option<select::AppFci>, KernelError> {
+        let selected = self
+            .flow
+            .selected
+            .as_ref()
+            .ok_or(KernelError::WrongState("finish selection"))?;
+        Ok(match (sw, select::parse_app_fci(data)) {
+            (sw::OK, Ok(fci)) if fci.df_name == selected.aid => Some(fci),
+            _ => None,
+        })
+    }
+
     fn on_final_select(&mut self, data: &[u8], sw: u16) -> Result<(), KernelError> {
+        let Some(fci) = self.selected_fci(data, sw)? else {
+            self.reselect();
+            return Ok(());
+        };
         let selected = self
             .flow
             .selected
             .clone()
             .ok_or(KernelError::WrongState("finish selection"))?;
-        let fci = match (sw, select::parse_app_fci(data)) {
-            (sw::OK, Ok(fci)) if fci.df_name == selected.aid => fci,
-            _ => {
-                self.reselect();
-                return Ok(());
-            }
-        };
         self.data.absorb(data, true)?;
         let params = &self.config.aids[selected.aid_index];
         self.data.set(Tag(0x9F06), params.aid.clone());

@@ -122,9 +122,9 @@ impl Kernel {
             .selected
             .clone()
             .ok_or(KernelError::WrongState("finish selection"))?;
-        let fci = match (sw, select::parse_app_fci(data)) {
-            (sw::OK, Ok(fci)) if fci.df_name == selected.aid => fci,
-            _ => {
+        let fci = match self.selected_fci(data, sw)? {
+            Some(fci) => fci,
+            None => {
                 // Book B 3.3.3: try the next candidate.
                 self.flow.candidates.retain(|c| c.aid != selected.aid);
                 let Some(next) = self.flow.candidates.first().cloned() else {
