@@ -1,0 +1,1 @@
+//! placeholder: the host clients arrive with their issues.

@@ -1,0 +1,1 @@
+//! placeholder: the store arrives with its issue.
