@@ -42,7 +42,7 @@ impl AdminPassword {
         if !(6..=32).contains(&n) {
             return Err(invalid("admin password", "must be 6 to 32 characters"));
         }
-        if password.chars().all(|c| Some(c) == password.chars().next()) {
+        if password.chars().all(|c| password.starts_with(c)) {
             return Err(invalid("admin password", "must not repeat one character"));
         }
         Ok(Self {
