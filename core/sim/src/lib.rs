@@ -14,6 +14,7 @@ pub mod ca;
 pub mod card;
 pub mod driver;
 pub mod issuer;
+pub mod platform;
 pub mod rsa_key;
 pub mod transcript;
 pub mod virtual_card;

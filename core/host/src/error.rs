@@ -1,0 +1,63 @@
+//! The host crate's errors: what went wrong talking to a remote system, in
+//! words a cashier or an integrator can act on. They never carry request or
+//! response bodies (which may hold card numbers), only classifications.
+
+use std::time::Duration;
+
+/// Why a call to a remote system (here: the merchant platform) failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HostError {
+    /// The client configuration cannot work (bad URL, unreadable CA bundle).
+    #[error("platform client configuration: {0}")]
+    Config(String),
+    /// No connection could be made or it broke before an answer came.
+    #[error("cannot reach the platform: {0}; check the network connection and the platform address")]
+    Unreachable(String),
+    /// No complete answer within the configured time.
+    #[error("the platform did not answer within {} s; try again later", .0.as_secs_f32())]
+    Timeout(Duration),
+    /// The secure connection could not be established or verified.
+    #[error("secure connection to the platform failed: {0}")]
+    Tls(String),
+    /// A non-success HTTP status without a platform error body.
+    #[error("the platform answered HTTP {status}; try again later or contact support")]
+    Http { status: u16 },
+    /// The platform refused the request; `code` is stable (see
+    /// `poskit_binding::platform::error_code`), `message` is the platform's.
+    #[error("the platform refused the request ({code}): {message}")]
+    Api { code: String, message: String },
+    /// An answer that is not what the API defines.
+    #[error("the platform's answer could not be understood: {0}")]
+    BadResponse(String),
+}
+
+impl HostError {
+    /// The platform's stable error code, for `Api` errors.
+    pub fn api_code(&self) -> Option<&str> {
+        match self {
+            HostError::Api { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+}
+
+/// Describes a JSON (de)serialisation error without quoting any of the
+/// values it saw (serde_json's messages can quote them, and they may be
+/// card numbers).
+pub(crate) fn describe_json_error(e: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let what = match e.classify() {
+        Category::Io => "read error",
+        Category::Syntax => "not valid JSON",
+        Category::Eof => "JSON ended early",
+        Category::Data => {
+            let text = e.to_string();
+            if text.starts_with("missing field") {
+                // "missing field `name`": the field name only, no value.
+                return text;
+            }
+            "a field has the wrong type or value"
+        }
+    };
+    format!("{what} at line {} column {}", e.line(), e.column())
+}
