@@ -19,8 +19,8 @@
 
 use serde::{Deserialize, Serialize};
 
-/// An onboarding application (入网申请).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// An onboarding application (入网申请). `Debug` masks the account number.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApplicationRequest {
     pub merchant_name: String,
     /// Unified social credit code, 18 characters.
@@ -122,7 +122,8 @@ pub struct UnbindRequest {
     pub otp: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// `Debug` masks the card number.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CardChangeRequest {
     pub merchant_id: String,
     pub card_number: String,
@@ -187,4 +188,44 @@ pub mod error_code {
     pub const BAD_OTP: &str = "bad_otp";
     pub const OTP_EXPIRED: &str = "otp_expired";
     pub const INVALID_CARD: &str = "invalid_card";
+}
+
+impl std::fmt::Debug for ApplicationRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApplicationRequest")
+            .field("merchant_name", &self.merchant_name)
+            .field("business_licence", &self.business_licence)
+            .field(
+                "settlement_account",
+                &crate::validate::mask_card(&self.settlement_account),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for CardChangeRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CardChangeRequest")
+            .field("merchant_id", &self.merchant_id)
+            .field("card_number", &crate::validate::mask_card(&self.card_number))
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_masks_card_numbers() {
+        let r = CardChangeRequest {
+            merchant_id: "898".into(),
+            card_number: "6230580000000000013".into(),
+            holder_name: "Li".into(),
+            bank_code: "ICBC".into(),
+            branch_code: "102100099996".into(),
+        };
+        let shown = format!("{r:?}");
+        assert!(shown.contains("623058*********0013") && !shown.contains("6230580000000000013"));
+    }
 }
