@@ -497,6 +497,58 @@ mod tests {
         ));
     }
 
+    #[test]
+    fn a_snapshot_from_an_older_schema_restores_and_migrates_forward() {
+        use crate::testing::{TestKeystore, test_dir};
+        let dir = test_dir("backup-older-schema");
+        let old_path = dir.join("old.db");
+        let mut conn = crate::db::connect(&old_path).unwrap();
+        schema::migrate_to(&mut conn, 2).unwrap();
+        conn.execute_batch(
+            "INSERT INTO batches (batch_no, state, opened_at) VALUES (1, 'open', 1);
+             INSERT INTO transactions (id, kind, state, amount, currency, stan, batch_no, invoice_no,
+                 entry_mode, created_at, updated_at)
+               VALUES (1, 'sale', 'reversal_pending', 5, '156', 7, 1, 1, 'contact', 1, 1);
+             INSERT INTO reversals (txn_id, status, created_at, updated_at) VALUES (1, 'pending', 1, 1);",
+        )
+        .unwrap();
+        let snapshot = dump(&conn).unwrap();
+        assert_eq!(snapshot.schema_version, 2);
+        let rng = ring::rand::SystemRandom::new();
+        let key = DataKey::generate(&rng).unwrap();
+        let new_path = dir.join("new.db");
+        build(&new_path, &snapshot, &key, &TestKeystore::default()).unwrap();
+        let store = Store::open(&new_path, &TestKeystore::default()).unwrap();
+        assert_eq!(store.schema_version().unwrap(), schema::CURRENT_VERSION);
+        let t = store.transaction(crate::TxnId(1)).unwrap();
+        assert_eq!((t.stan, t.refunded_amount), (7, 0));
+        assert_eq!(store.pending_reversals().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_snapshot_naming_unknown_tables_or_columns_is_refused() {
+        use crate::testing::{TestKeystore, test_dir};
+        let dir = test_dir("backup-bad-snapshot");
+        let rng = ring::rand::SystemRandom::new();
+        let key = DataKey::generate(&rng).unwrap();
+        for (i, tables) in [
+            r#"[{"name":"evil","columns":["a"],"rows":[]}]"#,
+            r#"[{"name":"vault_meta","columns":["id"],"rows":[]}]"#,
+            r#"[{"name":"counters","columns":["name","value\"); DROP TABLE batches; --"],"rows":[]}]"#,
+            r#"[{"name":"counters","columns":["name","value"],"rows":[[{"t":"stan"}]]}]"#,
+            r#"[{"name":"counters","columns":["name","value"],"rows":[[{"t":"stan"},{"b":"zz"}]]}]"#,
+        ]
+        .iter()
+        .enumerate()
+        {
+            let json = format!(r#"{{"format":1,"schema_version":7,"tables":{tables}}}"#);
+            let snapshot: Snapshot = serde_json::from_str(&json).unwrap();
+            let path = dir.join(format!("{i}.db"));
+            let err = build(&path, &snapshot, &key, &TestKeystore::default()).unwrap_err();
+            assert!(matches!(err, StoreError::Corrupt { .. }), "{i}: {err}");
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(2000))]
 

@@ -45,22 +45,38 @@ pub fn test_data_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/test-data")
 }
 
-/// A fresh, empty directory for one test: `<root>/<name>-<pid>-<n>`.
-/// Left in place after the test, for the card-data scan.
+/// A fresh, empty directory for one test: `<root>/<test binary>/<name>-<n>`
+/// (the binary's name without cargo's hash, `n` counting calls in this
+/// process). A rerun replaces the previous run's directories instead of
+/// piling up new ones. Left in place after the test, for the card-data
+/// scan.
 pub fn test_dir(name: &str) -> PathBuf {
     static NEXT: AtomicU32 = AtomicU32::new(0);
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    let safe: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
+    let clean = |s: &str| -> String {
+        s.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect()
+    };
+    let binary = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .map(|stem| match stem.rsplit_once('-') {
+            Some((base, hash)) if hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()) => {
+                base.to_owned()
             }
+            _ => stem,
         })
-        .collect();
-    let dir = test_data_root().join(format!("{safe}-{}-{n}", std::process::id()));
+        .unwrap_or_else(|| "unknown".into());
+    let dir = test_data_root()
+        .join(clean(&binary))
+        .join(format!("{}-{n}", clean(name)));
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).expect("the test data directory can be created");
     dir
@@ -244,24 +260,30 @@ pub fn scan_for_card_data(dir: &Path, needles: &[Needle]) -> Vec<Finding> {
                 }
                 continue;
             };
-            for needle in needles.iter().filter(|n| !n.bytes.is_empty()) {
-                let mut from = 0;
-                while let Some(pos) = find(&content[from..], &needle.bytes) {
-                    findings.push(Finding {
-                        file: path.clone(),
-                        offset: from + pos,
-                        needle: needle.label.clone(),
-                    });
-                    from += pos + 1;
-                }
-            }
+            find_all(&path, &content, needles, &mut findings);
         }
     }
     findings
 }
 
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
+/// One pass over `content`, comparing needles only where their first byte
+/// occurs: the scan runs over every test file, in debug builds too.
+fn find_all(path: &Path, content: &[u8], needles: &[Needle], findings: &mut Vec<Finding>) {
+    let mut by_first: Vec<Vec<&Needle>> = vec![Vec::new(); 256];
+    for needle in needles.iter().filter(|n| !n.bytes.is_empty()) {
+        by_first[usize::from(needle.bytes[0])].push(needle);
+    }
+    for (offset, &byte) in content.iter().enumerate() {
+        for needle in &by_first[usize::from(byte)] {
+            if content[offset..].starts_with(&needle.bytes) {
+                findings.push(Finding {
+                    file: path.to_path_buf(),
+                    offset,
+                    needle: needle.label.clone(),
+                });
+            }
+        }
+    }
 }
 
 /// Every file under `dir`, recursively.
