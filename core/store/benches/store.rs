@@ -6,7 +6,10 @@
 use criterion::{Criterion, criterion_group, criterion_main};
 use poskit_crypto::SymmetricKey;
 use poskit_store::testing::{TestKeystore, test_dir};
-use poskit_store::{EntryMode, HostResponse, NewTransaction, Pan, ResponseOutcome, Store, TxnKind};
+use poskit_store::{
+    EntryMode, HostResponse, Keystore, NewTransaction, Pan, PassphraseKeystore, ResponseOutcome, Store,
+    TxnKind,
+};
 use std::hint::black_box;
 
 fn bench(c: &mut Criterion) {
@@ -46,6 +49,18 @@ fn bench(c: &mut Criterion) {
     c.bench_function("store: key vault get_key of a working key", |b| {
         b.iter(|| store.get_key(black_box("pik")).unwrap().unwrap())
     });
+
+    // What a desktop pays once per Store::open: PBKDF2 at the default
+    // iteration count, then AES-GCM.
+    let keystore = PassphraseKeystore::new("a desktop passphrase").unwrap();
+    let wrapped = keystore.wrap(&[0x24; 32]).unwrap();
+    let mut group = c.benchmark_group("store: passphrase keystore");
+    group.sample_size(10);
+    group.bench_function(
+        "unwrap the data key (PBKDF2-HMAC-SHA256, 310000 iterations)",
+        |b| b.iter(|| keystore.unwrap(black_box(&wrapped)).unwrap()),
+    );
+    group.finish();
 }
 
 criterion_group!(benches, bench);

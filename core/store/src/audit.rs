@@ -245,7 +245,9 @@ impl Store {
             expected_seq += 1;
         }
         let records = expected_seq - 1;
-        match head(&self.conn)? {
+        // An unreadable head is as good as a removed one.
+        let head = head(&self.conn).map_err(|_| broken(records, AuditBreak::Truncated))?;
+        match head {
             None if records == 0 => {}
             Some((seq, hash)) if seq == records && hash == running => {}
             _ => return Err(broken(records, AuditBreak::Truncated)),

@@ -442,6 +442,16 @@ fn check_text(field: &'static str, value: &str, max: usize) -> Result<()> {
     Ok(())
 }
 
+pub(crate) fn check_currency(value: &str) -> Result<()> {
+    if value.len() != 3 || !value.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(StoreError::InvalidInput {
+            field: "currency",
+            reason: "must be a 3-character ISO 4217 code",
+        });
+    }
+    Ok(())
+}
+
 pub(crate) fn check_order_no(value: &str) -> Result<()> {
     if value.is_empty() || value.len() > 64 || !value.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(StoreError::InvalidInput {
@@ -562,13 +572,7 @@ fn check_original(conn: &Connection, txn: &NewTransaction) -> Result<()> {
 
 fn validate_new(txn: &NewTransaction) -> Result<()> {
     amount_to_db(txn.amount)?;
-    check_text("currency", &txn.currency, 3)?;
-    if txn.currency.len() != 3 {
-        return Err(StoreError::InvalidInput {
-            field: "currency",
-            reason: "must be a 3-character ISO 4217 code",
-        });
-    }
+    check_currency(&txn.currency)?;
     if let Some(aid) = &txn.aid {
         if !(10..=32).contains(&aid.len()) || !aid.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(StoreError::InvalidInput {

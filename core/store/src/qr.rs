@@ -8,7 +8,7 @@ use rusqlite::{Row, params};
 
 use crate::Store;
 use crate::error::{Result, StoreError};
-use crate::journal::{TxnId, amount_from_db, amount_to_db, check_order_no, text_enum};
+use crate::journal::{TxnId, amount_from_db, amount_to_db, check_currency, check_order_no, text_enum};
 
 text_enum! {
     Wallet, "a wallet" {
@@ -117,6 +117,7 @@ impl Store {
     /// [`StoreError::Duplicate`].
     pub fn create_qr_order(&mut self, order: &NewQrOrder) -> Result<()> {
         check_order_no(&order.merchant_order_no)?;
+        check_currency(&order.currency)?;
         let amount = amount_to_db(order.amount)?;
         let tx = Store::write_tx(&mut self.conn)?;
         let exists: bool = tx.query_row(
@@ -172,6 +173,10 @@ impl Store {
         wallet_txn_id: Option<&str>,
         now: i64,
     ) -> Result<()> {
+        if let Some(id) = wallet_txn_id {
+            // The wallet's id has the same shape as an order number.
+            check_order_no(id)?;
+        }
         let tx = Store::write_tx(&mut self.conn)?;
         let order = load(&tx, merchant_order_no)?;
         if !order.state.can_become(to) {

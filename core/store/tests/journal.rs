@@ -718,3 +718,9 @@ fn pending_is_aborted_with_a_scrubbed_reason() {
         Err(StoreError::InvalidTransition { .. })
     ));
 }
+
+#[test]
+fn the_store_can_move_to_another_thread() {
+    fn check<T: Send>() {}
+    check::<poskit_store::Store>();
+}
