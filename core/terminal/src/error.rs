@@ -1,0 +1,21 @@
+//! The facade's error: what went wrong and what to do, from every layer.
+
+use poskit_binding::BindingError;
+use poskit_host::HostError;
+use poskit_store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TerminalError {
+    #[error(transparent)]
+    Binding(#[from] BindingError),
+    #[error("merchant platform: {0}")]
+    Platform(#[from] HostError),
+    #[error("terminal storage: {0}")]
+    Store(#[from] StoreError),
+    #[error("key loading failed: {0}; ask the platform to resend the key")]
+    Key(#[from] poskit_crypto::CryptoError),
+    #[error("{0}")]
+    Io(String),
+}
+
+pub type Result<T> = std::result::Result<T, TerminalError>;

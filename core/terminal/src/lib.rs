@@ -1,0 +1,21 @@
+//! PosKit: the Terminal, one API over the EMV kernel, the host link, the
+//! store and the binding lifecycle. This is where I/O meets the sans-IO
+//! cores: it reads the clock, talks to the network and the disk, and hands
+//! the cores what they need.
+//!
+//! Today it holds the binding lifecycle ([`binding::BindingService`]); the
+//! payment flows join it with their issues.
+
+pub mod binding;
+mod error;
+
+pub use binding::{BindingService, Report};
+pub use error::{Result, TerminalError};
+
+/// Unix seconds from the system clock.
+pub fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
