@@ -1,8 +1,6 @@
 //! The binding lifecycle end to end: the terminal's store, the merchant
 //! platform simulator over TLS on loopback, and every path and refusal.
 
-use std::path::PathBuf;
-
 use poskit::binding::MASTER_KEY;
 use poskit::{BindingService, TerminalError};
 use poskit_binding::platform::{OtpPurpose, PaymentMethod};
@@ -35,7 +33,7 @@ async fn platform() -> PlatformSim {
         .0
 }
 
-fn service(sim: &PlatformSim, dir: &PathBuf) -> BindingService {
+fn service(sim: &PlatformSim, dir: &std::path::Path) -> BindingService {
     let client = PlatformClient::new(PlatformConfig::new(sim.base_url(), platform::test_ca_pem())).unwrap();
     BindingService::open(
         dir,
