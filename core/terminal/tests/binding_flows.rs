@@ -46,7 +46,7 @@ fn service(sim: &PlatformSim, dir: &std::path::Path) -> BindingService {
 }
 
 /// Applies, waits for the review and binds `serial`.
-async fn active(sim: &PlatformSim, dir: &PathBuf, serial: &str) -> BindingService {
+async fn active(sim: &PlatformSim, dir: &std::path::Path, serial: &str) -> BindingService {
     let mut t = service(sim, dir);
     t.apply(&form("Harbour Noodles"), NOW).await.unwrap();
     assert!(matches!(t.lifecycle(), Lifecycle::UnderReview { .. }));
