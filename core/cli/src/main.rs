@@ -5,6 +5,7 @@
 //! Exit codes: 0 success, 1 the operation failed, 2 a bad argument (the
 //! message on stderr names it).
 
+mod binding_cmd;
 mod card_cmd;
 mod crypto_cmd;
 mod input;
@@ -41,6 +42,20 @@ enum Command {
     /// Card tools: read a recorded card, simulate a transaction
     #[command(subcommand)]
     Card(CardCommand),
+    /// The terminal's lifecycle with the merchant platform (needs POSKIT_PASSPHRASE)
+    Binding(binding_cmd::BindingArgs),
+    /// Simulators for integration testing
+    #[command(subcommand)]
+    Sim(SimCommand),
+}
+
+#[derive(Subcommand)]
+enum SimCommand {
+    /// Run the merchant platform simulator (HTTPS JSON)
+    Platform {
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7443")]
+        listen: std::net::SocketAddr,
+    },
 }
 
 #[derive(Subcommand)]
@@ -268,6 +283,12 @@ fn demo() -> Result<String, CliError> {
 fn run(cli: Cli) -> Result<String, CliError> {
     match cli.command {
         Command::Demo => demo(),
+        Command::Binding(args) => binding_cmd::run(args),
+        Command::Sim(SimCommand::Platform { listen }) => {
+            poskit_sim::platform::run_forever(listen, poskit_sim::platform::PlatformSimConfig::default())
+                .map(|()| String::new())
+                .map_err(|e| CliError::arg("--listen", format!("cannot serve on {listen}: {e}")))
+        }
         Command::Tlv(TlvCommand::Decode { hex, json }) => tlv_cmd::decode(&hex, json),
         Command::Card(CardCommand::Read {
             transcript,
