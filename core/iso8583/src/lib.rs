@@ -1,0 +1,1 @@
+//! placeholder: the codec arrives with its issue.
