@@ -8,16 +8,16 @@ use std::time::Duration;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HostError {
     /// The client configuration cannot work (bad URL, unreadable CA bundle).
-    #[error("platform client configuration: {0}")]
+    #[error("host link configuration: {0}")]
     Config(String),
     /// No connection could be made or it broke before an answer came.
-    #[error("cannot reach the platform: {0}; check the network connection and the platform address")]
+    #[error("cannot reach the host: {0}; check the network connection and the host address")]
     Unreachable(String),
     /// No complete answer within the configured time.
-    #[error("the platform did not answer within {} s; try again later", .0.as_secs_f32())]
+    #[error("the host did not answer within {} s; try again later", .0.as_secs_f32())]
     Timeout(Duration),
     /// The secure connection could not be established or verified.
-    #[error("secure connection to the platform failed: {0}")]
+    #[error("secure connection to the host failed: {0}")]
     Tls(String),
     /// A non-success HTTP status without a platform error body.
     #[error("the platform answered HTTP {status}; try again later or contact support")]

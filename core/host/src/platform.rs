@@ -354,7 +354,7 @@ fn broken(e: &hyper::Error) -> HostError {
     }
 }
 
-fn io_reason(e: &std::io::Error) -> String {
+pub(crate) fn io_reason(e: &std::io::Error) -> String {
     use std::io::ErrorKind as K;
     match e.kind() {
         K::ConnectionRefused => "connection refused (is the platform running on this port?)".into(),

@@ -1,0 +1,159 @@
+//! The acquirer link: ISO 8583 frames (2-byte length prefix) over TLS, or
+//! plain TCP when the configuration says so (lab hosts). Connect and
+//! response timeouts; answers that do not belong to the request (late or
+//! duplicate) are skipped by the caller's matcher.
+
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+
+use crate::error::HostError;
+use crate::platform::io_reason;
+use crate::tls;
+
+/// A frame longer than this is not an ISO 8583 POS message.
+const MAX_FRAME: usize = 8 * 1024;
+
+#[derive(Debug, Clone)]
+pub struct AcquirerConfig {
+    pub host: String,
+    pub port: u16,
+    /// The acquirer's CA bundle (PEM); required unless `plaintext`.
+    pub ca_pem: Option<String>,
+    pub pinned_spki_sha256: Option<[u8; 32]>,
+    /// Plain TCP: only for lab hosts, and only when set explicitly.
+    pub plaintext: bool,
+    pub connect_timeout: Duration,
+    pub response_timeout: Duration,
+}
+
+impl AcquirerConfig {
+    pub fn tls(host: impl Into<String>, port: u16, ca_pem: impl Into<String>) -> Self {
+        Self {
+            host: host.into(),
+            port,
+            ca_pem: Some(ca_pem.into()),
+            pinned_spki_sha256: None,
+            plaintext: false,
+            connect_timeout: Duration::from_secs(10),
+            response_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Decides whether a received message answers the request.
+pub trait Matcher {
+    fn accepts(&mut self, body: &[u8]) -> bool;
+}
+
+impl<F: FnMut(&[u8]) -> bool> Matcher for F {
+    fn accepts(&mut self, body: &[u8]) -> bool {
+        self(body)
+    }
+}
+
+pub struct AcquirerLink {
+    config: AcquirerConfig,
+    tls: Option<(TlsConnector, rustls::pki_types::ServerName<'static>)>,
+}
+
+impl AcquirerLink {
+    pub fn new(config: AcquirerConfig) -> Result<Self, HostError> {
+        let tls = if config.plaintext {
+            None
+        } else {
+            let ca = config.ca_pem.as_deref().ok_or_else(|| {
+                HostError::Config(
+                    "the acquirer link needs the acquirer's CA bundle (or plaintext for a lab host)".into(),
+                )
+            })?;
+            let client = tls::client_config(ca, config.pinned_spki_sha256)?;
+            Some((TlsConnector::from(client), tls::server_name(&config.host)?))
+        };
+        if config.response_timeout.is_zero() || config.connect_timeout.is_zero() {
+            return Err(HostError::Config(
+                "the acquirer timeouts must be more than zero".into(),
+            ));
+        }
+        Ok(Self { config, tls })
+    }
+
+    pub fn config(&self) -> &AcquirerConfig {
+        &self.config
+    }
+
+    /// Sends `body` (TPDU, header and message, without the length) and
+    /// returns the first received body `matcher` accepts.
+    pub async fn exchange(&self, body: &[u8], matcher: &mut dyn Matcher) -> Result<Vec<u8>, HostError> {
+        let c = &self.config;
+        let tcp = tokio::time::timeout(c.connect_timeout, TcpStream::connect((c.host.as_str(), c.port)))
+            .await
+            .map_err(|_| {
+                HostError::Unreachable(format!(
+                    "{}:{}: no connection within {:?}",
+                    c.host, c.port, c.connect_timeout
+                ))
+            })?
+            .map_err(|e| HostError::Unreachable(format!("{}:{}: {}", c.host, c.port, io_reason(&e))))?;
+        let _ = tcp.set_nodelay(true);
+        match &self.tls {
+            Some((connector, name)) => {
+                let stream = tokio::time::timeout(c.connect_timeout, connector.connect(name.clone(), tcp))
+                    .await
+                    .map_err(|_| HostError::Timeout(c.connect_timeout))?
+                    .map_err(
+                        |e| match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+                            Some(t) => HostError::Tls(tls::describe(t, &c.host)),
+                            None => HostError::Tls(format!(
+                                "TLS handshake with {} failed: {}",
+                                c.host,
+                                io_reason(&e)
+                            )),
+                        },
+                    )?;
+                self.talk(stream, body, matcher).await
+            }
+            None => self.talk(tcp, body, matcher).await,
+        }
+    }
+
+    async fn talk<S: AsyncRead + AsyncWrite + Unpin>(
+        &self,
+        mut stream: S,
+        body: &[u8],
+        matcher: &mut dyn Matcher,
+    ) -> Result<Vec<u8>, HostError> {
+        if body.len() > u16::MAX as usize {
+            return Err(HostError::Config(
+                "message too long for the 2-byte length prefix".into(),
+            ));
+        }
+        let mut frame = (body.len() as u16).to_be_bytes().to_vec();
+        frame.extend_from_slice(body);
+        let broken =
+            |e: std::io::Error| HostError::Unreachable(format!("the connection broke: {}", io_reason(&e)));
+        stream.write_all(&frame).await.map_err(broken)?;
+        stream.flush().await.map_err(broken)?;
+        let timeout = self.config.response_timeout;
+        tokio::time::timeout(timeout, async {
+            loop {
+                let mut len = [0u8; 2];
+                stream.read_exact(&mut len).await.map_err(broken)?;
+                let len = u16::from_be_bytes(len) as usize;
+                if len == 0 || len > MAX_FRAME {
+                    return Err(HostError::BadResponse(format!("a frame of {len} bytes")));
+                }
+                let mut answer = vec![0u8; len];
+                stream.read_exact(&mut answer).await.map_err(broken)?;
+                if matcher.accepts(&answer) {
+                    return Ok(answer);
+                }
+                log::info!("acquirer: skipped a message that does not answer this request");
+            }
+        })
+        .await
+        .map_err(|_| HostError::Timeout(timeout))?
+    }
+}
