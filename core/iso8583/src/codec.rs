@@ -303,7 +303,7 @@ fn unpack_field(spec: &FieldSpec, bytes: &[u8], pos: &mut usize) -> Result<Value
             spec.align,
             spec.format == Format::Z,
         )?),
-        Format::An | Format::Ans => Value::text_from_bytes(data),
+        Format::An | Format::Ans => Value::from_text_bytes(data),
         Format::B => Value::Binary(data.to_vec()),
     })
 }

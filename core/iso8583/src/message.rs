@@ -61,8 +61,9 @@ impl Value {
         }
     }
 
-    /// The canonical value for the bytes of an `an`/`ans` field.
-    pub(crate) fn text_from_bytes(bytes: &[u8]) -> Value {
+    /// The value of an `an`/`ans` field with these bytes, exactly as
+    /// `unpack` gives it: `Text` if all printable ASCII, else `TextBytes`.
+    pub fn from_text_bytes(bytes: &[u8]) -> Value {
         if bytes.iter().all(|b| (0x20..=0x7E).contains(b)) {
             // All printable ASCII, hence valid UTF-8.
             Value::Text(bytes.iter().map(|&b| b as char).collect())

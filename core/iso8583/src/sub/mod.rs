@@ -265,7 +265,7 @@ impl Field63 {
 
     /// The field's value: `Text` if all printable ASCII, else `TextBytes`.
     pub fn to_value(&self) -> Result<Value, CodecError> {
-        Ok(Value::text_from_bytes(&self.to_bytes()?))
+        Ok(Value::from_text_bytes(&self.to_bytes()?))
     }
 }
 
