@@ -55,7 +55,6 @@ impl Dialect {
             .ok_or_else(|| CodecError::message("message shorter than its 2-byte MTI"))?;
         let mti =
             bcd::bcd_value(mti).ok_or_else(|| CodecError::message("MTI is not BCD (4 digits in 2 bytes)"))?;
-        let mut msg = Message::new(mti as u16);
 
         let primary = bytes
             .get(2..10)
@@ -71,11 +70,11 @@ impl Dialect {
             pos = 18;
         }
 
-        let mut last = None;
-        for n in 2..=128u8 {
-            if bitmap[(n as usize - 1) / 8] & (0x80 >> ((n - 1) % 8)) == 0 {
-                continue;
-            }
+        // The bitmap yields fields in ascending order: this vector becomes
+        // the message's field list as it is.
+        let count = bitmap.iter().map(|b| b.count_ones() as usize).sum();
+        let mut fields = Vec::with_capacity(count);
+        for n in present(&bitmap) {
             let spec = self.field(n).ok_or_else(|| {
                 CodecError::field(
                     n,
@@ -83,12 +82,11 @@ impl Dialect {
                 )
             })?;
             let value = unpack_field(spec, bytes, &mut pos)?;
-            msg.insert(n, value);
-            last = Some(n);
+            fields.push((n, value));
         }
         if pos != bytes.len() {
-            let after = match last {
-                Some(n) => format!("field {n}"),
+            let after = match fields.last() {
+                Some((n, _)) => format!("field {n}"),
                 None => "the bitmap".to_string(),
             };
             return Err(CodecError::message(format!(
@@ -96,7 +94,7 @@ impl Dialect {
                 bytes.len() - pos
             )));
         }
-        Ok(msg)
+        Ok(Message::from_sorted(mti as u16, fields))
     }
 
     fn spec_for(&self, n: u8) -> Result<&FieldSpec, CodecError> {
@@ -112,6 +110,25 @@ impl Dialect {
             )),
         }
     }
+}
+
+/// The field numbers set in a 128-bit bitmap, bit 1 (the secondary
+/// bitmap flag) left out, in ascending order.
+fn present(bitmap: &[u8; 16]) -> impl Iterator<Item = u8> {
+    let halves = [
+        u64::from_be_bytes(bitmap[..8].try_into().unwrap_or([0; 8])) & !(1 << 63),
+        u64::from_be_bytes(bitmap[8..].try_into().unwrap_or([0; 8])),
+    ];
+    halves.into_iter().enumerate().flat_map(|(half, mut bits)| {
+        std::iter::from_fn(move || {
+            if bits == 0 {
+                return None;
+            }
+            let skip = bits.leading_zeros();
+            bits &= !(1u64 << (63 - skip));
+            Some((half * 64) as u8 + skip as u8 + 1)
+        })
+    })
 }
 
 /// Bytes a field will take, for one allocation per message.
@@ -185,9 +202,8 @@ fn pack_field(spec: &FieldSpec, value: &Value, out: &mut Vec<u8>) -> Result<(), 
                 return Err(wrong_kind(spec, value, "digits"));
             };
             let track = spec.format == Format::Z;
-            bcd::check_digits(n, digits.as_bytes(), track)?;
             write_length(spec, digits.len(), "digits", out)?;
-            bcd::write_digits(digits.as_bytes(), spec.align, track, out);
+            bcd::write_digits(n, digits.as_bytes(), spec.align, track, out)?;
         }
         Format::An | Format::Ans => {
             let bytes = match value {
