@@ -38,4 +38,5 @@ if [ "${#apt_missing[@]}" -gt 0 ]; then
     as_root apt-get update -q
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${apt_missing[@]}"
 fi
+python3 -c 'import iso8583' 2>/dev/null || { say "installing pyiso8583"; python3 -m pip install --user --quiet pyiso8583; }
 say "tools present: $(cargo --version), $(javac -version 2>&1), $(mvn -v 2>/dev/null | head -n1 | sed 's/\x1b\[[0-9;]*m//g')"
