@@ -21,6 +21,7 @@
 
 mod bcd;
 mod codec;
+pub mod cup;
 mod dialect;
 mod error;
 pub mod frame;
