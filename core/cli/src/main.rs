@@ -9,6 +9,7 @@ mod binding_cmd;
 mod card_cmd;
 mod crypto_cmd;
 mod input;
+mod iso_cmd;
 mod tlv_cmd;
 
 use std::fmt;
@@ -47,6 +48,27 @@ enum Command {
     /// Simulators for integration testing
     #[command(subcommand)]
     Sim(SimCommand),
+    /// ISO 8583 (UnionPay POS dialect) tools
+    #[command(subcommand)]
+    Iso8583(IsoCommand),
+}
+
+#[derive(Subcommand)]
+enum IsoCommand {
+    /// Decode TPDU + header + message (or a bare message with --no-header)
+    Decode {
+        #[arg(value_name = "HEX")]
+        hex: String,
+        #[arg(long)]
+        json: bool,
+        #[arg(long)]
+        no_header: bool,
+    },
+    /// Encode a JSON message ({"tpdu","header","mti","fields"}) to hex
+    Encode {
+        #[arg(long, value_name = "FILE")]
+        json: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -283,6 +305,10 @@ fn demo() -> Result<String, CliError> {
 fn run(cli: Cli) -> Result<String, CliError> {
     match cli.command {
         Command::Demo => demo(),
+        Command::Iso8583(IsoCommand::Decode { hex, json, no_header }) => {
+            iso_cmd::decode(&hex, json, no_header)
+        }
+        Command::Iso8583(IsoCommand::Encode { json }) => iso_cmd::encode(&json),
         Command::Binding(args) => binding_cmd::run(args),
         Command::Sim(SimCommand::Platform { listen }) => {
             poskit_sim::platform::run_forever(listen, poskit_sim::platform::PlatformSimConfig::default())

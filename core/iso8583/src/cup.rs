@@ -166,7 +166,7 @@ pub fn network_management(
     code: &str,
     operator: &str,
 ) -> Result<Message, CodecError> {
-    let mut m = Message::new(0x0800);
+    let mut m = Message::new(800);
     m.set_digits(11, stan6(stan));
     set_ids(&mut m, ids);
     m.set(60, field60(None, batch, code)?);
@@ -179,15 +179,15 @@ pub fn network_management(
 /// The MTI and processing code of a financial type.
 pub fn mti_and_processing_code(kind: TypeCode) -> (u16, &'static str) {
     match kind {
-        TypeCode::Inquiry => (0x0200, "310000"),
-        TypeCode::PreAuth => (0x0100, "030000"),
-        TypeCode::PreAuthVoid => (0x0100, "200000"),
-        TypeCode::Completion => (0x0200, "000000"),
-        TypeCode::CompletionVoid => (0x0200, "200000"),
-        TypeCode::Sale => (0x0200, "000000"),
-        TypeCode::Void => (0x0200, "200000"),
-        TypeCode::Refund => (0x0220, "200000"),
-        TypeCode::Settlement => (0x0500, "000000"),
+        TypeCode::Inquiry => (200, "310000"),
+        TypeCode::PreAuth => (100, "030000"),
+        TypeCode::PreAuthVoid => (100, "200000"),
+        TypeCode::Completion => (200, "000000"),
+        TypeCode::CompletionVoid => (200, "200000"),
+        TypeCode::Sale => (200, "000000"),
+        TypeCode::Void => (200, "200000"),
+        TypeCode::Refund => (220, "200000"),
+        TypeCode::Settlement => (500, "000000"),
     }
 }
 
@@ -266,7 +266,7 @@ pub fn financial(
 /// A reversal (0400) of `request`: its identifying fields, the reason in
 /// field 39; no PIN data (ISO 8583: a reversal carries no PIN).
 pub fn reversal(request: &Message, reason: &str) -> Message {
-    let mut m = Message::new(0x0400);
+    let mut m = Message::new(400);
     for (field, value) in request.fields() {
         if !matches!(field, 26 | 52 | 53 | 64) {
             m.set(field, value.clone());
@@ -284,7 +284,7 @@ pub fn settlement(
     totals: &crate::sub::Field48,
     currency: &str,
 ) -> Result<Message, CodecError> {
-    let mut m = Message::new(0x0500);
+    let mut m = Message::new(500);
     m.set_digits(11, stan6(stan));
     set_ids(&mut m, ids);
     m.set_digits(48, totals.pack()?);
@@ -305,7 +305,7 @@ pub fn batch_upload(
     masked_pan: &str,
     rrn: &str,
 ) -> Result<Message, CodecError> {
-    let mut m = Message::new(0x0320);
+    let mut m = Message::new(320);
     let (_, processing) = mti_and_processing_code(kind);
     m.set_digits(3, processing);
     m.set_digits(4, format!("{amount:012}"));
@@ -325,7 +325,7 @@ pub fn batch_upload(
 
 /// The end of a batch upload.
 pub fn settlement_end(ids: &TerminalIds, stan: u32, batch: u32, count: u32) -> Result<Message, CodecError> {
-    let mut m = Message::new(0x0320);
+    let mut m = Message::new(320);
     m.set_digits(11, stan6(stan));
     set_ids(&mut m, ids);
     m.set_digits(48, format!("{:04}", count % 10_000));
@@ -335,7 +335,7 @@ pub fn settlement_end(ids: &TerminalIds, stan: u32, batch: u32, count: u32) -> R
 
 /// A TC or offline advice (0320) for a transaction already approved.
 pub fn advice(request: &Message, rrn: Option<&str>, code: &str) -> Result<Message, CodecError> {
-    let mut m = Message::new(0x0320);
+    let mut m = Message::new(320);
     for (field, value) in request.fields() {
         if matches!(field, 2 | 3 | 4 | 11 | 14 | 22 | 23 | 25 | 41 | 42 | 49 | 55) {
             m.set(field, value.clone());
@@ -467,6 +467,7 @@ mod tests {
             field55: Some(vec![0x9F, 0x26, 0x08, 1, 2, 3, 4, 5, 6, 7, 8]),
         };
         let mut m = financial(TypeCode::Sale, &ids(), 12, 3, 12_345, &card, None, "156").unwrap();
+        assert_eq!(m.mti.to_string(), "0200");
         assert_eq!(m.digits(22), Some("051"));
         assert_eq!(m.digits(60), Some("22000003000"));
         let key = SymmetricKey::tdes(&[0x11; 16]).unwrap();
@@ -479,7 +480,7 @@ mod tests {
         let back = dialect().unpack(&packed).unwrap();
         assert_eq!(back, m);
         let rev = reversal(&back, response::REVERSAL_TIMEOUT);
-        assert_eq!(rev.mti.0, 0x0400);
+        assert_eq!(rev.mti.0, 400);
         assert!(rev.get(52).is_none() && rev.get(64).is_none());
         assert_eq!(rev.text(39), Some("98"));
     }
