@@ -54,6 +54,28 @@ impl<F: FnMut(&[u8]) -> bool> Matcher for F {
     }
 }
 
+/// A failed exchange, and whether the request had left the terminal (and
+/// so may have been processed: a financial request must then be reversed).
+#[derive(Debug)]
+pub struct LinkFailure {
+    pub error: HostError,
+    pub request_sent: bool,
+}
+
+fn before(error: HostError) -> LinkFailure {
+    LinkFailure {
+        error,
+        request_sent: false,
+    }
+}
+
+fn after(error: HostError) -> LinkFailure {
+    LinkFailure {
+        error,
+        request_sent: true,
+    }
+}
+
 pub struct AcquirerLink {
     config: AcquirerConfig,
     tls: Option<(TlsConnector, rustls::pki_types::ServerName<'static>)>,
@@ -86,33 +108,48 @@ impl AcquirerLink {
 
     /// Sends `body` (TPDU, header and message, without the length) and
     /// returns the first received body `matcher` accepts.
-    pub async fn exchange(&self, body: &[u8], matcher: &mut dyn Matcher) -> Result<Vec<u8>, HostError> {
+    pub async fn exchange(&self, body: &[u8], matcher: &mut dyn Matcher) -> Result<Vec<u8>, LinkFailure> {
         let c = &self.config;
-        let tcp = tokio::time::timeout(c.connect_timeout, TcpStream::connect((c.host.as_str(), c.port)))
+        let tcp = match tokio::time::timeout(c.connect_timeout, TcpStream::connect((c.host.as_str(), c.port)))
             .await
-            .map_err(|_| {
-                HostError::Unreachable(format!(
+        {
+            Err(_) => {
+                return Err(before(HostError::Unreachable(format!(
                     "{}:{}: no connection within {:?}",
                     c.host, c.port, c.connect_timeout
-                ))
-            })?
-            .map_err(|e| HostError::Unreachable(format!("{}:{}: {}", c.host, c.port, io_reason(&e))))?;
+                ))));
+            }
+            Ok(Err(e)) => {
+                return Err(before(HostError::Unreachable(format!(
+                    "{}:{}: {}",
+                    c.host,
+                    c.port,
+                    io_reason(&e)
+                ))));
+            }
+            Ok(Ok(tcp)) => tcp,
+        };
         let _ = tcp.set_nodelay(true);
         match &self.tls {
             Some((connector, name)) => {
-                let stream = tokio::time::timeout(c.connect_timeout, connector.connect(name.clone(), tcp))
-                    .await
-                    .map_err(|_| HostError::Timeout(c.connect_timeout))?
-                    .map_err(
-                        |e| match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
-                            Some(t) => HostError::Tls(tls::describe(t, &c.host)),
-                            None => HostError::Tls(format!(
-                                "TLS handshake with {} failed: {}",
-                                c.host,
-                                io_reason(&e)
-                            )),
-                        },
-                    )?;
+                let stream =
+                    match tokio::time::timeout(c.connect_timeout, connector.connect(name.clone(), tcp)).await
+                    {
+                        Err(_) => return Err(before(HostError::Timeout(c.connect_timeout))),
+                        Ok(Err(e)) => {
+                            return Err(before(
+                                match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+                                    Some(t) => HostError::Tls(tls::describe(t, &c.host)),
+                                    None => HostError::Tls(format!(
+                                        "TLS handshake with {} failed: {}",
+                                        c.host,
+                                        io_reason(&e)
+                                    )),
+                                },
+                            ));
+                        }
+                        Ok(Ok(stream)) => stream,
+                    };
                 self.talk(stream, body, matcher).await
             }
             None => self.talk(tcp, body, matcher).await,
@@ -124,18 +161,19 @@ impl AcquirerLink {
         mut stream: S,
         body: &[u8],
         matcher: &mut dyn Matcher,
-    ) -> Result<Vec<u8>, HostError> {
+    ) -> Result<Vec<u8>, LinkFailure> {
         if body.len() > u16::MAX as usize {
-            return Err(HostError::Config(
+            return Err(before(HostError::Config(
                 "message too long for the 2-byte length prefix".into(),
-            ));
+            )));
         }
         let mut frame = (body.len() as u16).to_be_bytes().to_vec();
         frame.extend_from_slice(body);
         let broken =
             |e: std::io::Error| HostError::Unreachable(format!("the connection broke: {}", io_reason(&e)));
-        stream.write_all(&frame).await.map_err(broken)?;
-        stream.flush().await.map_err(broken)?;
+        // A write that fails part-way may still have reached the host.
+        stream.write_all(&frame).await.map_err(|e| after(broken(e)))?;
+        stream.flush().await.map_err(|e| after(broken(e)))?;
         let timeout = self.config.response_timeout;
         tokio::time::timeout(timeout, async {
             loop {
@@ -154,6 +192,8 @@ impl AcquirerLink {
             }
         })
         .await
-        .map_err(|_| HostError::Timeout(timeout))?
+        .map_err(|_| HostError::Timeout(timeout))
+        .and_then(|r| r)
+        .map_err(after)
     }
 }

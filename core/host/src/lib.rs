@@ -15,6 +15,6 @@ mod error;
 pub mod platform;
 pub mod tls;
 
-pub use acquirer::{AcquirerConfig, AcquirerLink, Matcher};
+pub use acquirer::{AcquirerConfig, AcquirerLink, LinkFailure, Matcher};
 pub use error::HostError;
 pub use platform::{PlatformClient, PlatformConfig};

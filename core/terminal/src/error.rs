@@ -18,4 +18,10 @@ pub enum TerminalError {
     Io(String),
 }
 
+impl From<poskit_host::LinkFailure> for TerminalError {
+    fn from(f: poskit_host::LinkFailure) -> Self {
+        TerminalError::Platform(f.error)
+    }
+}
+
 pub type Result<T> = std::result::Result<T, TerminalError>;

@@ -7,10 +7,14 @@
 //! payment flows join it with their issues.
 
 pub mod binding;
+pub mod card;
 mod error;
+pub mod host;
+pub mod params;
 
 pub use binding::{BindingService, Report};
 pub use error::{Result, TerminalError};
+pub use host::{Answer, HostLink, NoAnswer, Request, Settlement};
 
 /// Unix seconds from the system clock.
 pub fn now() -> u64 {
