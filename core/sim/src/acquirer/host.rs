@@ -12,7 +12,9 @@ use poskit_iso8583::{Message, Mti, cup};
 use poskit_tlv::Tag;
 
 use super::cards::{CardDirectory, VerifiedArqc};
-use super::ledger::{EntryRef, EntrySource, EntryState, LedgerEntry, ScriptResult, UploadLine, totals};
+use super::ledger::{
+    AccountKey, EntryRef, EntrySource, EntryState, LedgerEntry, ScriptResult, UploadLine, totals,
+};
 use super::params::{self, Table};
 use super::{AcquirerSimConfig, WorkingKeys, code};
 use crate::issuer::PutDataScript;
@@ -66,7 +68,9 @@ pub(crate) struct Host {
     cards: CardDirectory,
     terminals: BTreeMap<String, TerminalState>,
     ledger: Vec<LedgerEntry>,
-    balances: HashMap<[u8; 32], u64>,
+    balances: HashMap<AccountKey, u64>,
+    /// Salts the account keys (see [`AccountKey`]).
+    salt: [u8; 16],
     answered: HashMap<DedupeKey, Cached>,
     pub(crate) received: Vec<Message>,
     pub(crate) duplicates: usize,
@@ -76,10 +80,6 @@ pub(crate) struct Host {
     put_data: Option<PutDataScript>,
     sequence: u64,
     random: SystemRandom,
-}
-
-fn account(pan: &str) -> [u8; 32] {
-    poskit_crypto::hash::sha256(pan.as_bytes())
 }
 
 /// The PAN from field 2, else from track 2 (field 35) before its separator.
@@ -125,7 +125,13 @@ impl Host {
     pub(crate) fn new(config: AcquirerSimConfig) -> Host {
         let clock = config.clock.clone();
         let now = u64::try_from(clock.now()).unwrap_or(0);
+        let mut random = SystemRandom::new();
+        let mut salt = [0u8; 16];
+        // Without the system generator the salt stays fixed: the keys are
+        // then merely guessable, which a simulator can live with.
+        let _ = random.fill(&mut salt);
         Host {
+            salt,
             clock,
             cards: CardDirectory::virtual_cards(),
             terminals: BTreeMap::new(),
@@ -141,9 +147,15 @@ impl Host {
             // Reference numbers start from the time of day so that a
             // restarted simulator does not hand out the same RRNs again.
             sequence: (now % 1_000_000) * 100_000,
-            random: SystemRandom::new(),
+            random,
             config,
         }
+    }
+
+    fn account(&self, pan: &str) -> AccountKey {
+        AccountKey(poskit_crypto::hash::sha256(
+            &[&self.salt[..], pan.as_bytes()].concat(),
+        ))
     }
 
     // ---- the handle's view ----
@@ -226,13 +238,13 @@ impl Host {
 
     pub(crate) fn balance(&self, pan: &str) -> u64 {
         self.balances
-            .get(&account(pan))
+            .get(&self.account(pan))
             .copied()
             .unwrap_or(self.config.initial_balance)
     }
 
     pub(crate) fn set_balance(&mut self, pan: &str, amount: u64) {
-        self.balances.insert(account(pan), amount);
+        self.balances.insert(self.account(pan), amount);
     }
 
     // ---- requests ----
@@ -624,7 +636,7 @@ impl Host {
         }
         let acct = pan
             .as_deref()
-            .map(account)
+            .map(|p| self.account(p))
             .or_else(|| original.and_then(|i| self.ledger[i].account));
         let masked = pan
             .as_deref()
@@ -761,7 +773,7 @@ impl Host {
         m.set_binary(55, icc);
     }
 
-    fn move_money(&mut self, acct: Option<[u8; 32]>, delta: i128) {
+    fn move_money(&mut self, acct: Option<AccountKey>, delta: i128) {
         let Some(a) = acct else { return };
         let initial = self.config.initial_balance;
         let b = self.balances.entry(a).or_insert(initial);
@@ -884,7 +896,7 @@ impl Host {
             (Some(p), Some(icc)) => self.cards.verify_arqc(p, icc, request.digits(23)).is_some(),
             _ => false,
         };
-        let acct = pan.as_deref().map(account);
+        let acct = pan.as_deref().map(|p| self.account(p));
         if matches!(kind, TypeCode::Sale | TypeCode::Completion) {
             self.move_money(acct, -(amount as i128));
         }

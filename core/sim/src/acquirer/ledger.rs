@@ -29,6 +29,18 @@ pub enum EntrySource {
     BatchUpload,
 }
 
+/// A card account as the host keys its balances: SHA-256 over a random
+/// per-simulator salt and the PAN, so neither the ledger nor a debug print
+/// holds a card number or an unsalted (guessable) hash of one.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct AccountKey(pub(crate) [u8; 32]);
+
+impl std::fmt::Debug for AccountKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AccountKey(..)")
+    }
+}
+
 /// The original a void, completion or refund refers to: batch and STAN.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct EntryRef {
@@ -66,9 +78,9 @@ pub struct LedgerEntry {
     pub tc_advised: bool,
     /// Whether the request carried an ARQC that verified.
     pub arqc_verified: bool,
-    /// SHA-256 of the PAN: the account key of the balances, so that the
-    /// ledger never holds a clear card number.
-    pub(crate) account: Option<[u8; 32]>,
+    /// The card account, for the balance effects of voids, refunds and
+    /// reversals; never the card number itself.
+    pub(crate) account: Option<AccountKey>,
     /// For a void: the state its original had before the void, restored
     /// when the void itself is reversed.
     pub(crate) original_state_before: Option<EntryState>,
