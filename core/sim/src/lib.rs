@@ -10,6 +10,7 @@
 //! Test certification-authority keys live here and in test configuration
 //! only; nothing in the kernel trusts them unless configured to.
 
+pub mod acquirer;
 pub mod ca;
 pub mod card;
 pub mod driver;
