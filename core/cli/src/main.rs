@@ -78,6 +78,14 @@ enum SimCommand {
         #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7443")]
         listen: std::net::SocketAddr,
     },
+    /// Run the acquirer (card host) simulator, ISO 8583 over TCP or TLS
+    Acquirer {
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7583")]
+        listen: std::net::SocketAddr,
+        /// Serve TLS (with the simulators' test certificate)
+        #[arg(long)]
+        tls: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -310,6 +318,11 @@ fn run(cli: Cli) -> Result<String, CliError> {
         }
         Command::Iso8583(IsoCommand::Encode { json }) => iso_cmd::encode(&json),
         Command::Binding(args) => binding_cmd::run(args),
+        Command::Sim(SimCommand::Acquirer { listen, tls }) => {
+            poskit_sim::acquirer::run_forever(listen, tls, poskit_sim::acquirer::AcquirerSimConfig::default())
+                .map(|()| String::new())
+                .map_err(|e| CliError::arg("--listen", format!("cannot serve on {listen}: {e}")))
+        }
         Command::Sim(SimCommand::Platform { listen }) => {
             poskit_sim::platform::run_forever(listen, poskit_sim::platform::PlatformSimConfig::default())
                 .map(|()| String::new())

@@ -17,7 +17,7 @@
 //! | refund                  | 0220 | 200000 | 25   | 000  |
 //! | reversal                | 0400 | as the original | as the original |
 //! | TC / offline advice     | 0320 | 000000 | 22   | 203  |
-//! | script result advice    | 0320 | 000000 | 22   | 951  |
+//! | script result advice    | 0620 | 000000 | 22   | 951  |
 //! | settlement              | 0500 |        | 00   | 201  |
 //! | batch upload            | 0320 | 000000 | 00   | 201  |
 //! | settlement end          | 0320 |        | 00   | 207  |

@@ -56,9 +56,13 @@ fn hex_digits(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02X}")).collect()
 }
 
-/// Track 2 equivalent data as field 35 digits (`D` separator, no `F` pad).
+/// Track 2 equivalent data as field 35 digits (`D` separator, no `F` pad),
+/// at most the 37 characters of ISO/IEC 7813 track 2: discretionary data
+/// beyond that is dropped.
 fn track2_digits(bytes: &[u8]) -> String {
-    hex_digits(bytes).trim_end_matches('F').to_owned()
+    let mut digits = hex_digits(bytes).trim_end_matches('F').to_owned();
+    digits.truncate(37);
+    digits
 }
 
 fn entry_mode(interface: Interface) -> EntryMode {

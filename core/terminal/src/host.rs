@@ -170,17 +170,19 @@ impl HostLink {
         request: &Message,
         packed: &[u8],
     ) -> std::result::Result<(Message, Vec<u8>), LinkFailure> {
-        let body = frame::wrap(&self.tpdu, &self.header, packed).map_err(|e| LinkFailure {
+        let framed = frame::wrap(&self.tpdu, &self.header, packed).map_err(|e| LinkFailure {
             error: HostError::Config(e.to_string()),
             request_sent: false,
         })?;
+        // The link adds the 2-byte length itself.
+        let body = &framed[2..];
         let mut matcher = |answer: &[u8]| {
             frame::parse(answer)
                 .ok()
                 .and_then(|f| cup().unpack(f.message).ok())
                 .is_some_and(|m| msg::answers(request, &m))
         };
-        let answer = self.link.exchange(&body, &mut matcher).await?;
+        let answer = self.link.exchange(body, &mut matcher).await?;
         let bad = |e: poskit_iso8583::CodecError| LinkFailure {
             error: HostError::BadResponse(e.to_string()),
             request_sent: true,
@@ -548,11 +550,13 @@ impl HostLink {
                 poskit_store::SafKind::Advice => msg::network::SCRIPT_RESULT,
                 _ => msg::network::TC_UPLOAD,
             };
+            // The advice carries the transaction's own STAN: the host finds
+            // the authorisation it belongs to (or learns of an offline one).
             let mut advice = msg::advice(&original, rec.rrn.as_deref(), code).map_err(to_err)?;
-            advice.set_digits(
-                11,
-                format!("{:06}", store.allocate_stan("tc_upload", now as i64)?),
-            );
+            if entry.kind == poskit_store::SafKind::Advice {
+                // Script results travel as 0620 (the table in cup.rs).
+                advice.mti = poskit_iso8583::Mti(620);
+            }
             Self::stamp(&mut advice, now);
             let packed = msg::seal(cup(), &mut advice, &mac_key).map_err(to_err)?;
             store.mark_saf_attempt(entry.id)?;

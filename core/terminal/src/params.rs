@@ -28,12 +28,14 @@ fn array<const N: usize>(t: &Tlv<'_>, tag: u32, what: &str) -> Result<[u8; N]> {
 
 /// How many records a block holds.
 pub fn count(tlvs: &[u8]) -> usize {
-    poskit_tlv::parse(tlvs).map(|v| v.len()).unwrap_or(0)
+    poskit_tlv::parse_without_filler(tlvs)
+        .map(|v| v.len())
+        .unwrap_or(0)
 }
 
 /// Applies the records in `tlvs` to `config`; returns how many.
 pub fn apply(config: &mut Config, tlvs: &[u8]) -> Result<usize> {
-    let records = poskit_tlv::parse(tlvs).map_err(|e| bad(&e.to_string()))?;
+    let records = poskit_tlv::parse_without_filler(tlvs).map_err(|e| bad(&e.to_string()))?;
     for r in &records {
         match r.tag().0 {
             p::AID_TEMPLATE => {
@@ -56,7 +58,7 @@ pub fn apply(config: &mut Config, tlvs: &[u8]) -> Result<usize> {
                 let name = existing.map(|i| config.aids[i].name.clone()).unwrap_or_default();
                 let params = AidParams {
                     name,
-                    partial_selection: value(r, p::PARTIAL_SELECTION) == Some(&[0x00][..]),
+                    partial_selection: value(r, p::PARTIAL_SELECTION) == Some(&[0x01][..]),
                     app_version: array(r, p::APP_VERSION, "an AID record without 9F09")?,
                     tac_default: array(r, p::TAC_DEFAULT, "an AID record without TAC default")?,
                     tac_online: array(r, p::TAC_ONLINE, "an AID record without TAC online")?,

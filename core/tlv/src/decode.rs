@@ -93,6 +93,7 @@ pub struct TlvIter<'a> {
     base: usize,
     depth: u8,
     failed: bool,
+    skip_filler: bool,
 }
 
 /// EMV templates nest four or five deep at most; the limit keeps a hostile
@@ -104,6 +105,15 @@ impl<'a> TlvIter<'a> {
         Self::nested(input, 0, 0)
     }
 
+    /// For data that is not card data: no `00`/`FF` filler between objects,
+    /// so tags of the private class such as `FF21` read as tags.
+    pub fn without_filler(input: &'a [u8]) -> Self {
+        Self {
+            skip_filler: false,
+            ..Self::new(input)
+        }
+    }
+
     fn nested(input: &'a [u8], base: usize, depth: u8) -> Self {
         Self {
             input,
@@ -111,6 +121,7 @@ impl<'a> TlvIter<'a> {
             base,
             depth,
             failed: false,
+            skip_filler: true,
         }
     }
 }
@@ -185,7 +196,7 @@ impl<'a> Iterator for TlvIter<'a> {
         if self.failed {
             return None;
         }
-        while let Some(&b) = self.input.get(self.pos) {
+        while let Some(&b) = self.input.get(self.pos).filter(|_| self.skip_filler) {
             if b == 0x00 || b == 0xFF {
                 self.pos += 1;
             } else {
@@ -211,6 +222,12 @@ impl<'a> Iterator for TlvIter<'a> {
 /// The top-level objects of `input`.
 pub fn parse(input: &[u8]) -> Result<Vec<Tlv<'_>>, TlvError> {
     TlvIter::new(input).collect()
+}
+
+/// The top-level objects of `input`, which has no filler (see
+/// [`TlvIter::without_filler`]).
+pub fn parse_without_filler(input: &[u8]) -> Result<Vec<Tlv<'_>>, TlvError> {
+    TlvIter::without_filler(input).collect()
 }
 
 /// Checks the whole tree (every constructed object's contents too).

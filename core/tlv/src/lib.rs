@@ -12,7 +12,7 @@ mod encode;
 mod error;
 mod tag;
 
-pub use decode::{MAX_DEPTH, Tlv, TlvIter, find, parse, primitives, validate};
+pub use decode::{MAX_DEPTH, Tlv, TlvIter, find, parse, parse_without_filler, primitives, validate};
 pub use dictionary::{Format, Source, TagInfo, lookup};
 pub use dol::{Dol, DolEntry};
 pub use encode::{Node, encode, encode_all, write_length, write_tlv};

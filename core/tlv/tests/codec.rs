@@ -229,3 +229,18 @@ proptest! {
         prop_assert_eq!(Node::parse_all(&bytes).unwrap(), nodes);
     }
 }
+
+#[test]
+fn private_class_tags_read_without_filler() {
+    let data = h("FF21 03 9F0600 FF22 00");
+    assert!(
+        parse(&data).unwrap()[0].tag() != Tag(0xFF21),
+        "as card data, FF is filler"
+    );
+    let tags: Vec<_> = poskit_tlv::parse_without_filler(&data)
+        .unwrap()
+        .iter()
+        .map(|t| t.tag())
+        .collect();
+    assert_eq!(tags, [Tag(0xFF21), Tag(0xFF22)]);
+}
