@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests need and is missing; safe to run again.
 # Rust comes from rustup; the JDK and Maven from Debian packages. Maven
-# fetches the Kotlin compiler, JNA and JUnit itself on first use.
+# fetches the Kotlin compiler, JNA and JUnit itself on first use. The
+# cross-checks' Python libraries (pyiso8583, cemacqr) come from PyPI.
 set -euo pipefail
 
 say() { printf '==> %s\n' "$*"; }
@@ -39,4 +40,8 @@ if [ "${#apt_missing[@]}" -gt 0 ]; then
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${apt_missing[@]}"
 fi
 python3 -c 'import iso8583' 2>/dev/null || { say "installing pyiso8583"; python3 -m pip install --user --quiet pyiso8583; }
+# The EMVCo QR cross-check's independent implementation, pinned: a new
+# release may read the spec differently, and that should be a decision.
+python3 -c 'import importlib.metadata as m, sys; sys.exit(m.version("cemacqr") != "0.1.2")' 2>/dev/null \
+    || { say "installing cemacqr 0.1.2"; python3 -m pip install --user --quiet cemacqr==0.1.2; }
 say "tools present: $(cargo --version), $(javac -version 2>&1), $(mvn -v 2>/dev/null | head -n1 | sed 's/\x1b\[[0-9;]*m//g')"

@@ -10,6 +10,7 @@ mod card_cmd;
 mod crypto_cmd;
 mod input;
 mod iso_cmd;
+mod qr_cmd;
 mod tlv_cmd;
 
 use std::fmt;
@@ -51,6 +52,47 @@ enum Command {
     /// ISO 8583 (UnionPay POS dialect) tools
     #[command(subcommand)]
     Iso8583(IsoCommand),
+    /// QR tools: EMVCo merchant- and consumer-presented codes, wallet payment codes
+    #[command(subcommand)]
+    Qr(QrCommand),
+}
+
+#[derive(Subcommand)]
+enum QrCommand {
+    /// Decode an EMVCo code (merchant-presented, or consumer-presented base64) and check it;
+    /// exit 1 with the reason when it is not valid
+    Decode {
+        #[arg(value_name = "STRING")]
+        code: String,
+        /// Print JSON: {"valid","crc","problems","objects":{"54":"88.80","62":{"01":"..."}}}
+        #[arg(long)]
+        json: bool,
+    },
+    /// Encode a merchant-presented code from JSON keyed by two-digit id (templates as
+    /// objects keyed by sub-id); objects are ordered by id and the CRC computed
+    Encode {
+        #[arg(long, value_name = "FILE")]
+        json: String,
+    },
+    /// Name the wallet of a payment code (WeChat Pay, Alipay, UnionPay QR), or say why it is not one
+    Classify {
+        #[arg(value_name = "CODE")]
+        code: String,
+    },
+    /// Draw a QR code: Unicode half blocks on the terminal, or a PNG with --png
+    Render {
+        #[arg(value_name = "STRING")]
+        text: String,
+        /// Write a PNG here instead of printing
+        #[arg(long, value_name = "FILE")]
+        png: Option<String>,
+        /// PNG pixels per module (1 to 32)
+        #[arg(long, default_value_t = 8)]
+        scale: u32,
+        /// The terminal has a light background (dark text)
+        #[arg(long)]
+        light: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -270,6 +312,9 @@ struct PinEncodeArgs {
 pub struct CliError {
     arg: Option<&'static str>,
     message: String,
+    /// Printed on stdout before the error (e.g. a decoded code that
+    /// breaks a rule).
+    output: Option<String>,
 }
 
 impl CliError {
@@ -277,6 +322,7 @@ impl CliError {
         Self {
             arg: Some(arg),
             message: message.into(),
+            output: None,
         }
     }
 
@@ -284,7 +330,13 @@ impl CliError {
         Self {
             arg: None,
             message: message.into(),
+            output: None,
         }
+    }
+
+    pub fn with_output(mut self, output: String) -> Self {
+        self.output = Some(output);
+        self
     }
 
     fn exit_code(&self) -> u8 {
@@ -305,7 +357,8 @@ fn demo() -> Result<String, CliError> {
     Ok(
         "posctl demo: the merchant's day against the built-in simulators arrives with the \
         Terminal (issue 7).\nAvailable now: posctl card (read, simulate), posctl tlv decode, posctl crypto \
-        (kcv, pinblock, mac, dukpt, icc-mk, session-key, ac, arpc, rsa-recover). See posctl --help."
+        (kcv, pinblock, mac, dukpt, icc-mk, session-key, ac, arpc, rsa-recover), posctl qr (decode, encode, \
+        classify, render). See posctl --help."
             .to_owned(),
     )
 }
@@ -317,6 +370,20 @@ fn run(cli: Cli) -> Result<String, CliError> {
             iso_cmd::decode(&hex, json, no_header)
         }
         Command::Iso8583(IsoCommand::Encode { json }) => iso_cmd::encode(&json),
+        Command::Qr(QrCommand::Decode { code, json }) => qr_cmd::decode(&code, json),
+        Command::Qr(QrCommand::Encode { json }) => qr_cmd::encode(&json),
+        Command::Qr(QrCommand::Classify { code }) => qr_cmd::classify_cmd(&code),
+        Command::Qr(QrCommand::Render {
+            text,
+            png,
+            scale,
+            light,
+        }) => qr_cmd::render(qr_cmd::Render {
+            text: &text,
+            png: png.as_deref(),
+            scale,
+            light_background: light,
+        }),
         Command::Binding(args) => binding_cmd::run(args),
         Command::Sim(SimCommand::Acquirer { listen, tls }) => {
             poskit_sim::acquirer::run_forever(listen, tls, poskit_sim::acquirer::AcquirerSimConfig::default())
@@ -422,6 +489,9 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
+            if let Some(out) = &e.output {
+                println!("{out}");
+            }
             eprintln!("error: {e}");
             ExitCode::from(e.exit_code())
         }

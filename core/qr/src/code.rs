@@ -73,7 +73,7 @@ pub enum CodeError {
         "the code starts {prefix}, which no supported wallet uses (WeChat Pay 10-15, Alipay 25-30, UnionPay QR 62): ask for another payment method"
     )]
     UnknownWallet { prefix: String },
-    #[error("a {wallet} payment code is {expected}; this one has {len}: scan it again")]
+    #[error("{wallet} payment codes are {expected}; this one has {len}: scan it again")]
     BadLength {
         wallet: Wallet,
         len: usize,
@@ -217,7 +217,7 @@ mod tests {
             classify("62123456789012345678")
                 .unwrap_err()
                 .to_string()
-                .contains("is 19 digits; this one has 20")
+                .contains("UnionPay QR payment codes are 19 digits; this one has 20")
         );
         assert_eq!(
             classify("1345678901234x5678"),
