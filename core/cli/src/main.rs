@@ -482,15 +482,23 @@ fn run(cli: Cli) -> Result<String, CliError> {
     }
 }
 
+/// Writes to stdout; a reader that went away (`posctl ... | head`) is not an
+/// error worth a panic, so a failed write is ignored.
+fn print_out(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{text}").and_then(|()| out.flush());
+}
+
 fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(out) => {
-            println!("{out}");
+            print_out(&out);
             ExitCode::SUCCESS
         }
         Err(e) => {
             if let Some(out) = &e.output {
-                println!("{out}");
+                print_out(out);
             }
             eprintln!("error: {e}");
             ExitCode::from(e.exit_code())
