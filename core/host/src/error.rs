@@ -4,7 +4,8 @@
 
 use std::time::Duration;
 
-/// Why a call to a remote system (here: the merchant platform) failed.
+/// Why a call to a remote system (the merchant platform, the acquirer,
+/// the QR gateway) failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HostError {
     /// The client configuration cannot work (bad URL, unreadable CA bundle).
@@ -29,6 +30,16 @@ pub enum HostError {
     /// An answer that is not what the API defines.
     #[error("the platform's answer could not be understood: {0}")]
     BadResponse(String),
+}
+
+/// A failed exchange, and whether the request had left the terminal (and
+/// so may have been processed: a financial request must then be reversed
+/// or its outcome queried).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{error} ({})", if *.request_sent { "the request may have reached the host" } else { "the request was not sent" })]
+pub struct LinkFailure {
+    pub error: HostError,
+    pub request_sent: bool,
 }
 
 impl HostError {
