@@ -13,8 +13,10 @@
 pub mod acquirer;
 pub mod ca;
 pub mod card;
+mod certs;
 pub mod driver;
 pub mod issuer;
+mod net;
 pub mod platform;
 pub mod rsa_key;
 pub mod transcript;
