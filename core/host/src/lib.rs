@@ -3,7 +3,9 @@
 //! systems a terminal talks to.
 //!
 //! Owns: [`platform`] (the merchant platform's HTTPS JSON API),
-//! [`acquirer`] (ISO 8583 frames over TLS), [`tls`] (client TLS configuration, CA bundles,
+//! [`gateway`] (the QR payment gateway's signed HTTPS JSON API and its wire
+//! types, which the gateway simulator shares), [`acquirer`] (ISO 8583
+//! frames over TLS), [`tls`] (client TLS configuration, CA bundles,
 //! public-key pinning), the typed [`HostError`] and [`LinkFailure`]. The
 //! HTTPS clients share one transport (one request per connection,
 //! timeouts, whether a failed request may have been sent).
@@ -15,10 +17,12 @@
 pub mod acquirer;
 mod connect;
 mod error;
+pub mod gateway;
 mod https;
 pub mod platform;
 pub mod tls;
 
 pub use acquirer::{AcquirerConfig, AcquirerLink, Matcher};
 pub use error::{HostError, LinkFailure};
+pub use gateway::{GatewayClient, GatewayConfig, GatewayError, GatewayKey};
 pub use platform::{PlatformClient, PlatformConfig};
