@@ -15,6 +15,7 @@ pub mod ca;
 pub mod card;
 mod certs;
 pub mod driver;
+pub mod gateway;
 pub mod issuer;
 mod net;
 pub mod platform;

@@ -4,7 +4,8 @@
 
 use std::future::Future;
 use std::io;
-use std::sync::Arc;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use http_body_util::{BodyExt, Full, Limited};
@@ -17,6 +18,8 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
+
+use crate::platform::SimClock;
 
 /// A client has this long to finish the TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -84,6 +87,54 @@ pub(crate) async fn accept_loop<F, Fut>(
     }
 }
 
+/// A simulator's state behind a lock, with its clock: what its server
+/// and its handle share.
+#[derive(Debug)]
+pub(crate) struct Shared<T> {
+    pub(crate) state: Mutex<T>,
+    pub(crate) clock: SimClock,
+}
+
+impl<T> Shared<T> {
+    pub(crate) fn new(state: T, clock: SimClock) -> Arc<Self> {
+        Arc::new(Self {
+            state: Mutex::new(state),
+            clock,
+        })
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, T> {
+        // A panic elsewhere must not take the simulator down with it.
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Binds `listen` and serves HTTP (HTTPS with `tls`) on the current
+/// runtime: each request goes to `handle` with `shared`. Returns the bound
+/// address and the sender that stops the server (a send, or its drop).
+pub(crate) async fn start_http<S, H, Fut>(
+    listen: SocketAddr,
+    tls: bool,
+    shared: Arc<S>,
+    handle: H,
+) -> io::Result<(SocketAddr, watch::Sender<bool>)>
+where
+    S: Send + Sync + 'static,
+    H: Fn(Arc<S>, Request<Incoming>) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Option<HttpResponse>> + Send + 'static,
+{
+    let tls = acceptor(tls)?;
+    let listener = TcpListener::bind(listen).await?;
+    let addr = listener.local_addr()?;
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    tokio::spawn(accept_loop(listener, tls, shutdown_rx, move |stream| {
+        let shared = shared.clone();
+        let handle = handle.clone();
+        serve_http(stream, move |request| handle(shared.clone(), request))
+    }));
+    Ok((addr, shutdown))
+}
+
 /// A handler's decision not to answer: the connection closes with no
 /// answer at all, as when a server dies mid-request.
 #[derive(Debug)]
@@ -119,7 +170,14 @@ where
 
 /// A JSON answer.
 pub(crate) fn json<T: Serialize>(status: StatusCode, body: &T) -> HttpResponse {
-    let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
+    json_bytes(
+        status,
+        serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec()),
+    )
+}
+
+/// An answer with a JSON body already encoded.
+pub(crate) fn json_bytes(status: StatusCode, bytes: Vec<u8>) -> HttpResponse {
     let mut response = Response::new(Full::new(Bytes::from(bytes)));
     *response.status_mut() = status;
     response.headers_mut().insert(

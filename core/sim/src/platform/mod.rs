@@ -35,12 +35,11 @@ mod state;
 use std::collections::BTreeMap;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use poskit_binding::platform::{OtpPurpose, PaymentMethod};
 use poskit_crypto::SymmetricKey;
-use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 pub use clock::SimClock;
@@ -140,15 +139,9 @@ pub struct PlatformSim {
 impl PlatformSim {
     /// Binds `config.listen` and serves on the current tokio runtime.
     pub async fn start(config: PlatformSimConfig) -> io::Result<(PlatformSim, SocketAddr)> {
-        let tls = crate::net::acceptor(!config.plaintext)?;
-        let listener = TcpListener::bind(config.listen).await?;
-        let addr = listener.local_addr()?;
-        let shared = Arc::new(Shared {
-            state: Mutex::new(State::new(&config)),
-            clock: config.clock.clone(),
-        });
-        let (shutdown, shutdown_rx) = watch::channel(false);
-        tokio::spawn(server::accept_loop(listener, tls, shared.clone(), shutdown_rx));
+        let shared = Shared::new(State::new(&config), config.clock.clone());
+        let (addr, shutdown) =
+            crate::net::start_http(config.listen, !config.plaintext, shared.clone(), server::handle).await?;
         let sim = PlatformSim {
             shared,
             addr,

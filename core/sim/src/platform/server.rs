@@ -1,17 +1,13 @@
 //! HTTP over TLS: routing, JSON in and out, the accept loop.
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 
 use hyper::body::Incoming;
 use hyper::{Method, Request, StatusCode};
 use poskit_binding::platform::{ApiError, OtpPurpose};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tokio::net::TcpListener;
-use tokio::sync::watch;
-use tokio_rustls::TlsAcceptor;
 
-use super::clock::SimClock;
 use super::state::{Refusal, State};
 use crate::net::{self, HttpResponse, describe_json_error, json};
 
@@ -19,35 +15,7 @@ use crate::net::{self, HttpResponse, describe_json_error, json};
 const MAX_BODY: usize = 64 * 1024;
 
 /// What the server and the handle share.
-#[derive(Debug)]
-pub(crate) struct Shared {
-    pub(crate) state: Mutex<State>,
-    pub(crate) clock: SimClock,
-}
-
-impl Shared {
-    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
-        // A panic elsewhere must not take the simulator down with it.
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-}
-
-/// Accepts connections until `shutdown` changes or its sender is dropped.
-pub(crate) async fn accept_loop(
-    listener: TcpListener,
-    tls: Option<TlsAcceptor>,
-    shared: Arc<Shared>,
-    shutdown: watch::Receiver<bool>,
-) {
-    net::accept_loop(listener, tls, shutdown, move |stream| {
-        let shared = shared.clone();
-        net::serve_http(stream, move |request| {
-            let shared = shared.clone();
-            async move { Some(handle(&shared, request).await) }
-        })
-    })
-    .await;
-}
+pub(crate) type Shared = net::Shared<State>;
 
 fn refusal(refusal: Refusal) -> HttpResponse {
     let status = StatusCode::from_u16(refusal.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -79,7 +47,11 @@ async fn body<T: DeserializeOwned>(request: Request<Incoming>) -> Result<T, Refu
         .map_err(|e| Refusal::invalid(format!("malformed body: {}", describe_json_error(&e))))
 }
 
-async fn handle(shared: &Shared, request: Request<Incoming>) -> HttpResponse {
+pub(crate) async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Option<HttpResponse> {
+    Some(route(&shared, request).await)
+}
+
+async fn route(shared: &Shared, request: Request<Incoming>) -> HttpResponse {
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     let query = request.uri().query().unwrap_or_default().to_owned();
