@@ -10,9 +10,10 @@
 //! HTTPS clients share one transport (one request per connection,
 //! timeouts, whether a failed request may have been sent).
 //!
-//! Does not own: the API types (`poskit_binding::platform`), what to do
-//! with the answers (the binding state machine), or the simulators
-//! (`poskit-sim`). Nothing here logs request or response bodies.
+//! Does not own: the platform's API types (`poskit_binding::platform`),
+//! what to do with the answers (the binding state machine, the terminal's
+//! payment flows), or the simulators (`poskit-sim`). Nothing here logs
+//! request or response bodies.
 
 pub mod acquirer;
 mod connect;
