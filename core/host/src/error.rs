@@ -54,8 +54,9 @@ impl HostError {
 
 /// Describes a JSON (de)serialisation error without quoting any of the
 /// values it saw (serde_json's messages can quote them, and they may be
-/// card numbers).
-pub(crate) fn describe_json_error(e: &serde_json::Error) -> String {
+/// card numbers or payment codes). Public for the simulators, which
+/// describe what they refuse the same way.
+pub fn describe_json_error(e: &serde_json::Error) -> String {
     use serde_json::error::Category;
     let what = match e.classify() {
         Category::Io => "read error",
@@ -63,8 +64,11 @@ pub(crate) fn describe_json_error(e: &serde_json::Error) -> String {
         Category::Eof => "JSON ended early",
         Category::Data => {
             let text = e.to_string();
-            if text.starts_with("missing field") {
+            if text.starts_with("missing field") || text.starts_with("unknown variant") {
                 // "missing field `name`": the field name only, no value.
+                // "unknown variant `x`, expected ...": a name where the
+                // protocol expects one of its own enum names (a state, a
+                // wallet), never a secret.
                 return text;
             }
             "a field has the wrong type or value"

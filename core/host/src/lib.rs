@@ -24,6 +24,6 @@ pub mod platform;
 pub mod tls;
 
 pub use acquirer::{AcquirerConfig, AcquirerLink, Matcher};
-pub use error::{HostError, LinkFailure};
+pub use error::{HostError, LinkFailure, describe_json_error};
 pub use gateway::{GatewayClient, GatewayConfig, GatewayError, GatewayKey};
 pub use platform::{PlatformClient, PlatformConfig};

@@ -197,28 +197,6 @@ pub(crate) async fn read_body(request: Request<Incoming>, max: usize) -> Option<
         .map(|collected| collected.to_bytes())
 }
 
-/// Describes a JSON decoding error without quoting any value it saw (a
-/// value may be a card number or a payment code).
-pub(crate) fn describe_json_error(e: &serde_json::Error) -> String {
-    use serde_json::error::Category;
-    let what = match e.classify() {
-        Category::Io => "read error",
-        Category::Syntax => "not valid JSON",
-        Category::Eof => "JSON ended early",
-        Category::Data => {
-            let text = e.to_string();
-            if text.starts_with("missing field") || text.starts_with("unknown variant") {
-                // "missing field `name`", "unknown variant `x`, expected
-                // ...": names from our own enums and the variant sent,
-                // which for these fields is never a secret.
-                return text;
-            }
-            "a field has the wrong type or value"
-        }
-    };
-    format!("{what} at line {} column {}", e.line(), e.column())
-}
-
 /// Runs `start` on a two-thread runtime, then serves until the process
 /// ends (for `posctl sim ...`). `start` binds, prints where it listens and
 /// returns the simulator handle, which stays alive.

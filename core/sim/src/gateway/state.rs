@@ -10,6 +10,7 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
+use poskit_host::describe_json_error;
 use poskit_host::gateway::{
     ApiError, CreateOrderRequest, CreatedOrder, Endpoint, ErrorCode, FailReason, GatewayKey, MicropayRequest,
     OrderRef, OrderState, OrderStatus, RefundRef, RefundRequest, RefundState, RefundStatus, Wallet,
@@ -19,7 +20,6 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::wallets::{self, Behaviour};
-use crate::net::describe_json_error;
 
 /// The largest amount accepted, minor units (a sanity bound, not a limit
 /// of any wallet).

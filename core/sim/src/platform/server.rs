@@ -5,11 +5,12 @@ use std::sync::Arc;
 use hyper::body::Incoming;
 use hyper::{Method, Request, StatusCode};
 use poskit_binding::platform::{ApiError, OtpPurpose};
+use poskit_host::describe_json_error;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::state::{Refusal, State};
-use crate::net::{self, HttpResponse, describe_json_error, json};
+use crate::net::{self, HttpResponse, json};
 
 /// The largest request body accepted.
 const MAX_BODY: usize = 64 * 1024;
