@@ -120,6 +120,11 @@ enum SimCommand {
         #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7443")]
         listen: std::net::SocketAddr,
     },
+    /// Run the QR payment gateway simulator (signed HTTPS JSON) with a demo terminal
+    Gateway {
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7444")]
+        listen: std::net::SocketAddr,
+    },
     /// Run the acquirer (card host) simulator, ISO 8583 over TCP or TLS
     Acquirer {
         #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7583")]
@@ -363,6 +368,14 @@ fn demo() -> Result<String, CliError> {
     )
 }
 
+/// How a simulator's run ended: it serves until the process is killed, so
+/// it ends only when it cannot serve.
+fn served(listen: std::net::SocketAddr, outcome: std::io::Result<()>) -> Result<String, CliError> {
+    outcome
+        .map(|()| String::new())
+        .map_err(|e| CliError::arg("--listen", format!("cannot serve on {listen}: {e}")))
+}
+
 fn run(cli: Cli) -> Result<String, CliError> {
     match cli.command {
         Command::Demo => demo(),
@@ -385,16 +398,22 @@ fn run(cli: Cli) -> Result<String, CliError> {
             light_background: light,
         }),
         Command::Binding(args) => binding_cmd::run(args),
-        Command::Sim(SimCommand::Acquirer { listen, tls }) => {
-            poskit_sim::acquirer::run_forever(listen, tls, poskit_sim::acquirer::AcquirerSimConfig::default())
-                .map(|()| String::new())
-                .map_err(|e| CliError::arg("--listen", format!("cannot serve on {listen}: {e}")))
-        }
-        Command::Sim(SimCommand::Platform { listen }) => {
-            poskit_sim::platform::run_forever(listen, poskit_sim::platform::PlatformSimConfig::default())
-                .map(|()| String::new())
-                .map_err(|e| CliError::arg("--listen", format!("cannot serve on {listen}: {e}")))
-        }
+        Command::Sim(SimCommand::Acquirer { listen, tls }) => served(
+            listen,
+            poskit_sim::acquirer::run_forever(
+                listen,
+                tls,
+                poskit_sim::acquirer::AcquirerSimConfig::default(),
+            ),
+        ),
+        Command::Sim(SimCommand::Gateway { listen }) => served(
+            listen,
+            poskit_sim::gateway::run_forever(listen, poskit_sim::gateway::GatewaySimConfig::default()),
+        ),
+        Command::Sim(SimCommand::Platform { listen }) => served(
+            listen,
+            poskit_sim::platform::run_forever(listen, poskit_sim::platform::PlatformSimConfig::default()),
+        ),
         Command::Tlv(TlvCommand::Decode { hex, json }) => tlv_cmd::decode(&hex, json),
         Command::Card(CardCommand::Read {
             transcript,

@@ -1,4 +1,4 @@
-//! `posctl binding` and `posctl sim platform` as a merchant uses them.
+//! `posctl binding`, `posctl sim platform` and `posctl sim gateway` as a merchant uses them.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -203,4 +203,62 @@ fn the_platform_simulator_serves_on_the_address_given() {
         line.starts_with("merchant platform simulator listening on https://127.0.0.1:"),
         "{line}"
     );
+}
+
+/// What a person does with `posctl sim gateway`: reads the URL, the CA
+/// file and the demo terminal's id and key it prints, and pays with them.
+#[test]
+fn the_gateway_simulator_prints_what_a_person_needs_to_pay() {
+    use poskit_host::gateway::{
+        AuthCode, GatewayClient, GatewayConfig, GatewayKey, MicropayRequest, OrderState,
+    };
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_posctl"))
+        .args(["sim", "gateway", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut lines = Vec::new();
+    for _ in 0..4 {
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        lines.push(line.trim().to_owned());
+    }
+    let after = |line: &str, prefix: &str| {
+        line.strip_prefix(prefix)
+            .unwrap_or_else(|| panic!("{line:?} does not start with {prefix:?}"))
+            .to_owned()
+    };
+    let url = after(&lines[0], "QR gateway simulator listening on ");
+    let ca_file = after(&lines[1], "trust the TEST ONLY CA in ");
+    let terminal_id = after(&lines[2], "demo terminal id: ");
+    let key = after(&lines[3], "demo terminal gateway key (hex, TEST ONLY): ");
+    assert!(url.starts_with("https://127.0.0.1:"), "{url}");
+
+    let config = GatewayConfig::new(
+        url,
+        std::fs::read_to_string(ca_file).unwrap(),
+        terminal_id,
+        GatewayKey::from_hex(&key).unwrap(),
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let status = runtime.block_on(async {
+        GatewayClient::new(config)
+            .unwrap()
+            .micropay(&MicropayRequest {
+                order_no: "CLI-ORDER-1".into(),
+                auth_code: AuthCode::new("134567890123456789"),
+                amount: 1999,
+                currency: "CNY".into(),
+                description: "posctl".into(),
+            })
+            .await
+    });
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(status.unwrap().state, OrderState::Paid);
 }

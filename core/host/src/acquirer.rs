@@ -6,12 +6,10 @@
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::TcpStream;
-use tokio_rustls::TlsConnector;
 
+use crate::connect::{Connector, io_reason};
 use crate::error::HostError;
-use crate::platform::io_reason;
-use crate::tls;
+pub use crate::error::LinkFailure;
 
 /// A frame longer than this is not an ISO 8583 POS message.
 const MAX_FRAME: usize = 8 * 1024;
@@ -54,14 +52,6 @@ impl<F: FnMut(&[u8]) -> bool> Matcher for F {
     }
 }
 
-/// A failed exchange, and whether the request had left the terminal (and
-/// so may have been processed: a financial request must then be reversed).
-#[derive(Debug)]
-pub struct LinkFailure {
-    pub error: HostError,
-    pub request_sent: bool,
-}
-
 fn before(error: HostError) -> LinkFailure {
     LinkFailure {
         error,
@@ -78,12 +68,12 @@ fn after(error: HostError) -> LinkFailure {
 
 pub struct AcquirerLink {
     config: AcquirerConfig,
-    tls: Option<(TlsConnector, rustls::pki_types::ServerName<'static>)>,
+    connector: Connector,
 }
 
 impl AcquirerLink {
     pub fn new(config: AcquirerConfig) -> Result<Self, HostError> {
-        let tls = if config.plaintext {
+        let trust = if config.plaintext {
             None
         } else {
             let ca = config.ca_pem.as_deref().ok_or_else(|| {
@@ -91,15 +81,15 @@ impl AcquirerLink {
                     "the acquirer link needs the acquirer's CA bundle (or plaintext for a lab host)".into(),
                 )
             })?;
-            let client = tls::client_config(ca, config.pinned_spki_sha256)?;
-            Some((TlsConnector::from(client), tls::server_name(&config.host)?))
+            Some((ca, config.pinned_spki_sha256))
         };
+        let connector = Connector::new(&config.host, config.port, trust)?;
         if config.response_timeout.is_zero() || config.connect_timeout.is_zero() {
             return Err(HostError::Config(
                 "the acquirer timeouts must be more than zero".into(),
             ));
         }
-        Ok(Self { config, tls })
+        Ok(Self { config, connector })
     }
 
     pub fn config(&self) -> &AcquirerConfig {
@@ -109,51 +99,12 @@ impl AcquirerLink {
     /// Sends `body` (TPDU, header and message, without the length) and
     /// returns the first received body `matcher` accepts.
     pub async fn exchange(&self, body: &[u8], matcher: &mut dyn Matcher) -> Result<Vec<u8>, LinkFailure> {
-        let c = &self.config;
-        let tcp = match tokio::time::timeout(c.connect_timeout, TcpStream::connect((c.host.as_str(), c.port)))
+        let stream = self
+            .connector
+            .connect(self.config.connect_timeout)
             .await
-        {
-            Err(_) => {
-                return Err(before(HostError::Unreachable(format!(
-                    "{}:{}: no connection within {:?}",
-                    c.host, c.port, c.connect_timeout
-                ))));
-            }
-            Ok(Err(e)) => {
-                return Err(before(HostError::Unreachable(format!(
-                    "{}:{}: {}",
-                    c.host,
-                    c.port,
-                    io_reason(&e)
-                ))));
-            }
-            Ok(Ok(tcp)) => tcp,
-        };
-        let _ = tcp.set_nodelay(true);
-        match &self.tls {
-            Some((connector, name)) => {
-                let stream =
-                    match tokio::time::timeout(c.connect_timeout, connector.connect(name.clone(), tcp)).await
-                    {
-                        Err(_) => return Err(before(HostError::Timeout(c.connect_timeout))),
-                        Ok(Err(e)) => {
-                            return Err(before(
-                                match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
-                                    Some(t) => HostError::Tls(tls::describe(t, &c.host)),
-                                    None => HostError::Tls(format!(
-                                        "TLS handshake with {} failed: {}",
-                                        c.host,
-                                        io_reason(&e)
-                                    )),
-                                },
-                            ));
-                        }
-                        Ok(Ok(stream)) => stream,
-                    };
-                self.talk(stream, body, matcher).await
-            }
-            None => self.talk(tcp, body, matcher).await,
-        }
+            .map_err(before)?;
+        self.talk(stream, body, matcher).await
     }
 
     async fn talk<S: AsyncRead + AsyncWrite + Unpin>(

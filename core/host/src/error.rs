@@ -4,7 +4,8 @@
 
 use std::time::Duration;
 
-/// Why a call to a remote system (here: the merchant platform) failed.
+/// Why a call to a remote system (the merchant platform, the acquirer,
+/// the QR gateway) failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HostError {
     /// The client configuration cannot work (bad URL, unreadable CA bundle).
@@ -31,6 +32,16 @@ pub enum HostError {
     BadResponse(String),
 }
 
+/// A failed exchange, and whether the request had left the terminal (and
+/// so may have been processed: a financial request must then be reversed
+/// or its outcome queried).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{error} ({})", if *.request_sent { "the request may have reached the host" } else { "the request was not sent" })]
+pub struct LinkFailure {
+    pub error: HostError,
+    pub request_sent: bool,
+}
+
 impl HostError {
     /// The platform's stable error code, for `Api` errors.
     pub fn api_code(&self) -> Option<&str> {
@@ -43,8 +54,9 @@ impl HostError {
 
 /// Describes a JSON (de)serialisation error without quoting any of the
 /// values it saw (serde_json's messages can quote them, and they may be
-/// card numbers).
-pub(crate) fn describe_json_error(e: &serde_json::Error) -> String {
+/// card numbers or payment codes). Public for the simulators, which
+/// describe what they refuse the same way.
+pub fn describe_json_error(e: &serde_json::Error) -> String {
     use serde_json::error::Category;
     let what = match e.classify() {
         Category::Io => "read error",
@@ -52,8 +64,11 @@ pub(crate) fn describe_json_error(e: &serde_json::Error) -> String {
         Category::Eof => "JSON ended early",
         Category::Data => {
             let text = e.to_string();
-            if text.starts_with("missing field") {
+            if text.starts_with("missing field") || text.starts_with("unknown variant") {
                 // "missing field `name`": the field name only, no value.
+                // "unknown variant `x`, expected ...": a name where the
+                // protocol expects one of its own enum names (a state, a
+                // wallet), never a secret.
                 return text;
             }
             "a field has the wrong type or value"

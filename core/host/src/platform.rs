@@ -16,28 +16,18 @@
 use std::fmt;
 use std::time::Duration;
 
-use http_body_util::{BodyExt, Full, Limited};
+use hyper::Method;
 use hyper::body::Bytes;
-use hyper::header::{ACCEPT, CONNECTION, CONTENT_TYPE, HOST, USER_AGENT};
-use hyper::{Method, Request, StatusCode, Uri};
-use hyper_util::rt::TokioIo;
 use poskit_binding::platform::{
     Ack, ApiError, ApplicationRequest, ApplicationStatus, BindRequest, BindResponse, CardChangeRequest,
     CardChangeStatus, OtpRequest, OtpSent, PaymentMethodRequest, ReplaceRequest, ReplaceResponse,
     UnbindRequest,
 };
-use rustls::pki_types::ServerName;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpStream;
-use tokio_rustls::TlsConnector;
 
 use crate::error::{HostError, describe_json_error};
-use crate::tls;
-
-/// The largest answer accepted from the platform.
-const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
+use crate::https::{HttpsConfig, HttpsTarget};
 
 /// Where the platform is and how to trust it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,82 +66,30 @@ impl PlatformConfig {
 /// connection.
 #[derive(Clone)]
 pub struct PlatformClient {
-    tls: Option<(TlsConnector, ServerName<'static>)>,
-    host: String,
-    port: u16,
-    /// `host[:port]`, for the Host header.
-    authority: String,
-    /// The base URL's path, without a trailing slash.
-    prefix: String,
-    timeout: Duration,
+    target: HttpsTarget,
 }
 
 impl fmt::Debug for PlatformClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PlatformClient")
-            .field("authority", &self.authority)
-            .field("tls", &self.tls.is_some())
-            .field("timeout", &self.timeout)
-            .finish_non_exhaustive()
+            .field("target", &self.target)
+            .finish()
     }
 }
 
 impl PlatformClient {
     pub fn new(config: PlatformConfig) -> Result<Self, HostError> {
-        let uri: Uri = config
-            .base_url
-            .parse()
-            .map_err(|_| HostError::Config(format!("'{}' is not a valid URL", config.base_url)))?;
-        let https = match uri.scheme_str() {
-            Some("https") => true,
-            Some("http") if config.allow_plaintext => false,
-            Some("http") => {
-                return Err(HostError::Config(
-                    "plain http:// is refused; use https:// (or set allow_plaintext for local development)"
-                        .into(),
-                ));
-            }
-            _ => {
-                return Err(HostError::Config(
-                    "the platform URL must start with https://".into(),
-                ));
-            }
-        };
-        let authority = uri
-            .authority()
-            .ok_or_else(|| HostError::Config("the platform URL has no host".into()))?
-            .to_string();
-        if authority.contains('@') {
-            return Err(HostError::Config(
-                "the platform URL must not carry credentials".into(),
-            ));
-        }
-        if uri.query().is_some() {
-            return Err(HostError::Config(
-                "the platform URL must not carry a query".into(),
-            ));
-        }
-        let raw_host = uri.host().unwrap_or_default();
-        let host = raw_host.trim_start_matches('[').trim_end_matches(']').to_owned();
-        let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
-        let prefix = uri.path().trim_end_matches('/').to_owned();
-        let tls = if https {
-            let config_tls = tls::client_config(&config.ca_pem, config.pinned_spki_sha256)?;
-            Some((TlsConnector::from(config_tls), tls::server_name(&host)?))
-        } else {
-            None
-        };
-        if config.timeout.is_zero() {
-            return Err(HostError::Config("the timeout must be more than zero".into()));
-        }
-        Ok(Self {
-            tls,
-            host,
-            port,
-            authority,
-            prefix,
+        let target = HttpsTarget::new(HttpsConfig {
+            what: "platform",
+            base_url: &config.base_url,
+            ca_pem: &config.ca_pem,
+            pinned_spki_sha256: config.pinned_spki_sha256,
+            allow_plaintext: config.allow_plaintext,
+            // One deadline for the whole request, as documented.
+            connect_timeout: config.timeout,
             timeout: config.timeout,
-        })
+        })?;
+        Ok(Self { target })
     }
 
     /// POST /v1/applications: submits an onboarding application.
@@ -226,142 +164,26 @@ impl PlatformClient {
             })?),
             None => Bytes::new(),
         };
-        let full_path = format!("{}{}", self.prefix, path);
-        let outcome =
-            tokio::time::timeout(self.timeout, self.exchange(method.clone(), &full_path, body)).await;
-        let (status, bytes) = match outcome {
-            Ok(result) => result?,
-            Err(_) => {
-                log::warn!("platform {method} {path}: no answer within {:?}", self.timeout);
-                return Err(HostError::Timeout(self.timeout));
-            }
-        };
-        log::debug!("platform {method} {path} -> {}", status.as_u16());
-        if status.is_success() {
-            return serde_json::from_slice(&bytes)
+        // Platform calls are not payments: whether the request left does
+        // not change what the caller does.
+        let answer = self
+            .target
+            .request(method, &path, &[], body)
+            .await
+            .map_err(|failure| failure.error)?;
+        if answer.status.is_success() {
+            return serde_json::from_slice(&answer.body)
                 .map_err(|e| HostError::BadResponse(describe_json_error(&e)));
         }
-        match serde_json::from_slice::<ApiError>(&bytes) {
+        match serde_json::from_slice::<ApiError>(&answer.body) {
             Ok(api) => Err(HostError::Api {
                 code: api.code,
                 message: api.message,
             }),
             Err(_) => Err(HostError::Http {
-                status: status.as_u16(),
+                status: answer.status.as_u16(),
             }),
         }
-    }
-
-    /// Connects, sends one request, reads the whole answer.
-    async fn exchange(
-        &self,
-        method: Method,
-        path: &str,
-        body: Bytes,
-    ) -> Result<(StatusCode, Bytes), HostError> {
-        let tcp = TcpStream::connect((self.host.as_str(), self.port))
-            .await
-            .map_err(|e| HostError::Unreachable(format!("{}:{}: {}", self.host, self.port, io_reason(&e))))?;
-        let _ = tcp.set_nodelay(true);
-        let request = Request::builder()
-            .method(method)
-            .uri(path)
-            .header(HOST, &self.authority)
-            .header(ACCEPT, "application/json")
-            .header(CONTENT_TYPE, "application/json")
-            .header(USER_AGENT, concat!("poskit-host/", env!("CARGO_PKG_VERSION")))
-            .header(CONNECTION, "close")
-            .body(Full::new(body))
-            .map_err(|_| HostError::Config(format!("'{path}' is not a valid request path")))?;
-        match &self.tls {
-            Some((connector, name)) => {
-                let stream = connector
-                    .connect(name.clone(), tcp)
-                    .await
-                    .map_err(|e| self.handshake_error(&e))?;
-                send(stream, request).await
-            }
-            None => send(tcp, request).await,
-        }
-    }
-
-    fn handshake_error(&self, e: &std::io::Error) -> HostError {
-        if let Some(tls_error) = e
-            .get_ref()
-            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-        {
-            return HostError::Tls(tls::describe(tls_error, &self.host));
-        }
-        use std::io::ErrorKind as K;
-        if matches!(
-            e.kind(),
-            K::ConnectionReset | K::ConnectionAborted | K::UnexpectedEof
-        ) {
-            return HostError::Unreachable(format!(
-                "the connection to {} broke during the TLS handshake ({})",
-                self.host,
-                io_reason(e)
-            ));
-        }
-        HostError::Tls(format!(
-            "TLS handshake with {} failed: {}",
-            self.host,
-            io_reason(e)
-        ))
-    }
-}
-
-/// Aborts the connection task when the request is done or abandoned.
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
-async fn send<S>(stream: S, request: Request<Full<Bytes>>) -> Result<(StatusCode, Bytes), HostError>
-where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .map_err(|e| broken(&e))?;
-    let _driver = AbortOnDrop(tokio::spawn(async move {
-        let _ = connection.await;
-    }));
-    let response = sender.send_request(request).await.map_err(|e| broken(&e))?;
-    let status = response.status();
-    let bytes = Limited::new(response.into_body(), MAX_RESPONSE_BYTES)
-        .collect()
-        .await
-        .map_err(|e| {
-            if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
-                HostError::BadResponse(format!("the answer is larger than {MAX_RESPONSE_BYTES} bytes"))
-            } else {
-                HostError::Unreachable("the connection broke while reading the answer".into())
-            }
-        })?
-        .to_bytes();
-    Ok((status, bytes))
-}
-
-fn broken(e: &hyper::Error) -> HostError {
-    if e.is_parse() {
-        HostError::BadResponse("the answer is not valid HTTP".into())
-    } else {
-        HostError::Unreachable(format!("the connection broke before the answer ({e})"))
-    }
-}
-
-pub(crate) fn io_reason(e: &std::io::Error) -> String {
-    use std::io::ErrorKind as K;
-    match e.kind() {
-        K::ConnectionRefused => "connection refused (is the platform running on this port?)".into(),
-        K::ConnectionReset | K::ConnectionAborted => "connection reset".into(),
-        K::UnexpectedEof => "connection closed".into(),
-        K::TimedOut => "connection timed out".into(),
-        _ => e.to_string(),
     }
 }
 

@@ -62,6 +62,8 @@ pub struct Unsettled {
     pub saf_pending: u64,
     /// QR orders still created or paying.
     pub qr_orders_open: u64,
+    /// QR refunds sent (or about to be) whose outcome is not known yet.
+    pub qr_refunds_pending: u64,
 }
 
 impl Unsettled {
@@ -251,6 +253,7 @@ impl Store {
                 c,
                 "SELECT COUNT(*) FROM qr_orders WHERE state IN ('created', 'paying')",
             )?,
+            qr_refunds_pending: count(c, "SELECT COUNT(*) FROM qr_refunds WHERE state = 'pending'")?,
         })
     }
 

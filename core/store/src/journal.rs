@@ -453,9 +453,15 @@ pub(crate) fn check_currency(value: &str) -> Result<()> {
 }
 
 pub(crate) fn check_order_no(value: &str) -> Result<()> {
+    check_reference("merchant order number", value)
+}
+
+/// Order numbers, refund numbers and wallet ids: 1 to 64 printable ASCII
+/// characters.
+pub(crate) fn check_reference(field: &'static str, value: &str) -> Result<()> {
     if value.is_empty() || value.len() > 64 || !value.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(StoreError::InvalidInput {
-            field: "merchant order number",
+            field,
             reason: "must be 1 to 64 printable ASCII characters",
         });
     }

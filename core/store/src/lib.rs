@@ -3,7 +3,7 @@
 //!
 //! Owns: the transaction journal and its state machine, the reversal and
 //! store-and-forward queues, counters (STAN, invoice, batch), settlement
-//! batches, QR orders, the key vault (envelope encryption under a keystore
+//! batches, QR orders and their refunds, the key vault (envelope encryption under a keystore
 //! the app supplies), card data at rest (PAN encrypted, keyed hash,
 //! masked), the hash-chained audit trail, the fault log, settings blobs,
 //! and encrypted backups.
@@ -35,6 +35,7 @@ mod error;
 mod faults;
 mod journal;
 mod qr;
+mod qr_refunds;
 mod queues;
 mod schema;
 mod settings;
@@ -57,6 +58,7 @@ pub use journal::{
     TransactionRecord, TxnId, TxnKind, TxnState,
 };
 pub use qr::{NewQrOrder, QrOrder, QrOrderState, Wallet};
+pub use qr_refunds::{NewQrRefund, QrRefund, QrRefundState};
 pub use queues::{ReversalEntry, ReversalStatus, SafEntry, SafId, SafKind, SafStatus};
 pub use schema::CURRENT_VERSION as SCHEMA_VERSION;
 pub use settings::keys as setting_keys;

@@ -2,7 +2,8 @@
 //! order number is the wallet's idempotency key, so it is unique here too:
 //! a retried payment reuses its order instead of charging twice. Orders
 //! still `created` or `paying` are queried again after a restart (DESIGN
-//! rule 4).
+//! rule 4). Refunds of an order have records of their own
+//! (`qr_refunds.rs`).
 
 use rusqlite::{Row, params};
 
@@ -100,7 +101,7 @@ fn order_from_row(r: &Row<'_>) -> Result<QrOrder> {
     })
 }
 
-fn load(conn: &rusqlite::Connection, merchant_order_no: &str) -> Result<QrOrder> {
+pub(crate) fn load(conn: &rusqlite::Connection, merchant_order_no: &str) -> Result<QrOrder> {
     let mut stmt = conn.prepare_cached(&format!("{SELECT_ORDER} WHERE merchant_order_no = ?1"))?;
     let mut rows = stmt.query([merchant_order_no])?;
     match rows.next()? {
@@ -197,49 +198,79 @@ impl Store {
 
     /// Notes that the wallet was queried about the order at `now`.
     pub fn record_qr_query(&mut self, merchant_order_no: &str, now: i64) -> Result<()> {
-        let n = self.conn.execute(
+        record_query(
+            &self.conn,
             "UPDATE qr_orders SET last_query_at = ?2 WHERE merchant_order_no = ?1",
-            params![merchant_order_no, now],
-        )?;
-        if n == 0 {
-            return Err(StoreError::NotFound {
-                what: "QR order",
-                id: merchant_order_no.to_owned(),
-            });
-        }
-        Ok(())
+            ("QR order", merchant_order_no),
+            now,
+        )
     }
 
     /// Adds an approved refund to a paid order; the order becomes
     /// `refunded` when refunded in full. Returns what is left to refund.
+    ///
+    /// For refunds the gateway approved that have no record of their own;
+    /// a refund sent by the terminal is recorded before it leaves
+    /// ([`Store::create_qr_refund`]) and applied by
+    /// [`Store::complete_qr_refund`], which calls the same logic.
     pub fn record_qr_refund(&mut self, merchant_order_no: &str, amount: u64, now: i64) -> Result<u64> {
         let tx = Store::write_tx(&mut self.conn)?;
-        let order = load(&tx, merchant_order_no)?;
-        if order.state != QrOrderState::Paid {
-            return Err(StoreError::InvalidTransition {
-                what: "QR order",
-                from: order.state.as_str(),
-                to: QrOrderState::Refunded.as_str(),
-            });
-        }
-        let remaining = order.amount.saturating_sub(order.refunded_amount);
-        if amount == 0 || amount > remaining {
-            return Err(StoreError::RefundTooLarge {
-                requested: amount,
-                remaining,
-            });
-        }
-        let refunded = order.refunded_amount + amount;
-        let state = if refunded == order.amount {
-            QrOrderState::Refunded
-        } else {
-            QrOrderState::Paid
-        };
-        tx.execute(
-            "UPDATE qr_orders SET refunded_amount = ?2, state = ?3, updated_at = ?4 WHERE merchant_order_no = ?1",
-            params![merchant_order_no, amount_to_db(refunded)?, state.as_str(), now],
-        )?;
+        let left = apply_refund(&tx, merchant_order_no, amount, now)?;
         tx.commit()?;
-        Ok(order.amount - refunded)
+        Ok(left)
     }
+}
+
+/// Runs `update_sql` (which sets `last_query_at = ?2` of row `?1`) for
+/// `row` (what it is, its id); a row that is not there is not found.
+pub(crate) fn record_query(
+    conn: &rusqlite::Connection,
+    update_sql: &str,
+    row: (&'static str, &str),
+    now: i64,
+) -> Result<()> {
+    let (what, id) = row;
+    if conn.execute(update_sql, params![id, now])? == 0 {
+        return Err(StoreError::NotFound {
+            what,
+            id: id.to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// Adds `amount` to the refunds of a paid order inside the caller's
+/// transaction; returns what is left to refund.
+pub(crate) fn apply_refund(
+    tx: &rusqlite::Connection,
+    merchant_order_no: &str,
+    amount: u64,
+    now: i64,
+) -> Result<u64> {
+    let order = load(tx, merchant_order_no)?;
+    if order.state != QrOrderState::Paid {
+        return Err(StoreError::InvalidTransition {
+            what: "QR order",
+            from: order.state.as_str(),
+            to: QrOrderState::Refunded.as_str(),
+        });
+    }
+    let remaining = order.amount.saturating_sub(order.refunded_amount);
+    if amount == 0 || amount > remaining {
+        return Err(StoreError::RefundTooLarge {
+            requested: amount,
+            remaining,
+        });
+    }
+    let refunded = order.refunded_amount + amount;
+    let state = if refunded == order.amount {
+        QrOrderState::Refunded
+    } else {
+        QrOrderState::Paid
+    };
+    tx.execute(
+        "UPDATE qr_orders SET refunded_amount = ?2, state = ?3, updated_at = ?4 WHERE merchant_order_no = ?1",
+        params![merchant_order_no, amount_to_db(refunded)?, state.as_str(), now],
+    )?;
+    Ok(order.amount - refunded)
 }

@@ -193,6 +193,25 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
             CREATE INDEX transactions_by_pan_hash ON transactions(pan_hash);
         ",
     },
+    Migration {
+        name: "QR refunds",
+        sql: "
+            -- Written before the refund request leaves (DESIGN rule 4); the
+            -- order's refunded_amount moves only when a refund succeeds.
+            CREATE TABLE qr_refunds (
+                refund_no         TEXT PRIMARY KEY,
+                merchant_order_no TEXT NOT NULL REFERENCES qr_orders(merchant_order_no),
+                amount            INTEGER NOT NULL CHECK (amount > 0),
+                state             TEXT NOT NULL CHECK (state IN ('pending', 'succeeded', 'failed')),
+                failure           TEXT,
+                created_at        INTEGER NOT NULL,
+                updated_at        INTEGER NOT NULL,
+                last_query_at     INTEGER
+            );
+            CREATE INDEX qr_refunds_by_order ON qr_refunds(merchant_order_no);
+            CREATE INDEX qr_refunds_by_state ON qr_refunds(state);
+        ",
+    },
 ];
 
 /// The schema version this code writes.

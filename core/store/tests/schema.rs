@@ -73,6 +73,10 @@ fn seed(conn: &Connection, version: i64) {
         7 => "
             INSERT INTO batch_totals (batch_no, kind, currency, count, amount) VALUES (1, 'sale', '156', 1, 1234);
         ",
+        8 => "
+            INSERT INTO qr_refunds (refund_no, merchant_order_no, amount, state, created_at, updated_at)
+              VALUES ('REFUND-1', 'ORDER-1', 200, 'pending', 1700000009, 1700000009);
+        ",
         _ => panic!("no seed for version {version}: add one with the new migration"),
     };
     conn.execute_batch(sql).unwrap();
@@ -132,6 +136,7 @@ fn check_seeded(store: &mut Store, version: i64) {
             Some(serde_json::json!({"state": "bound"}))
         ),
         7 => assert_eq!(store.batch_totals(1).unwrap()[0].amount, 1234),
+        8 => assert_eq!(store.pending_qr_refunds().unwrap()[0].refund_no, "REFUND-1"),
         _ => unreachable!(),
     }
 }

@@ -178,7 +178,6 @@ mod host;
 mod ledger;
 pub mod params;
 mod server;
-mod tls;
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -191,7 +190,6 @@ use poskit_iso8583::Message;
 use poskit_iso8583::sub::{Totals, TypeCode};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tokio_rustls::TlsAcceptor;
 
 pub use host::{balance_field, parse_balance_field};
 pub use ledger::{EntryRef, EntrySource, EntryState, LedgerEntry, ScriptResult, UploadLine};
@@ -318,11 +316,7 @@ impl std::fmt::Debug for AcquirerSim {
 impl AcquirerSim {
     /// Binds `config.listen` and serves on the current tokio runtime.
     pub async fn start(config: AcquirerSimConfig) -> io::Result<(AcquirerSim, SocketAddr)> {
-        let tls = if config.tls {
-            Some(TlsAcceptor::from(tls::server_config()?))
-        } else {
-            None
-        };
+        let tls = crate::net::acceptor(config.tls)?;
         let listener = TcpListener::bind(config.listen).await?;
         let addr = listener.local_addr()?;
         let uses_tls = config.tls;
@@ -473,11 +467,7 @@ pub fn run_forever_with(
     config: AcquirerSimConfig,
     setup: impl FnOnce(&AcquirerSim),
 ) -> io::Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    runtime.block_on(async move {
+    crate::net::serve_until_killed(async move {
         let (sim, bound) = AcquirerSim::start(AcquirerSimConfig {
             listen: addr,
             tls,
@@ -488,25 +478,13 @@ pub fn run_forever_with(
         let scheme = if tls { "tls" } else { "tcp" };
         println!("acquirer simulator listening on {scheme}://{bound}");
         if tls {
-            println!("trust the TEST ONLY CA in {}", ca_pem_file()?);
+            println!(
+                "trust the TEST ONLY CA in {}",
+                crate::certs::ca_pem_file("poskit-acquirer-test-ca.pem")?
+            );
         } else {
             println!("plain TCP: for lab use only");
         }
-        std::future::pending::<()>().await;
-        drop(sim);
-        Ok(())
+        Ok(sim)
     })
-}
-
-/// The path of the test CA PEM: the source tree's copy, or one written to
-/// the temporary directory when the source tree is not there.
-fn ca_pem_file() -> io::Result<String> {
-    let source = crate::platform::test_ca_pem_path();
-    let pem = crate::platform::test_ca_pem();
-    if std::fs::read_to_string(source).is_ok_and(|text| text == pem) {
-        return Ok(source.to_owned());
-    }
-    let copy = std::env::temp_dir().join("poskit-acquirer-test-ca.pem");
-    std::fs::write(&copy, pem)?;
-    Ok(copy.display().to_string())
 }

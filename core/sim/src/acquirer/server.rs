@@ -16,8 +16,6 @@ use super::host::{Host, Reply};
 
 /// A frame longer than this is not a POS message: the connection closes.
 pub(crate) const MAX_FRAME: usize = 8 * 1024;
-/// A client has this long to finish the TLS handshake.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// An idle (or held, amount rule 98) connection is closed after this.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 /// Once a length has arrived, the rest of the frame must follow this soon.
@@ -41,41 +39,12 @@ pub(crate) async fn accept_loop(
     listener: TcpListener,
     tls: Option<TlsAcceptor>,
     shared: Arc<Shared>,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) {
-    loop {
-        let accepted = tokio::select! {
-            _ = shutdown.changed() => return,
-            accepted = listener.accept() => accepted,
-        };
-        let Ok((tcp, _peer)) = accepted else {
-            // Out of descriptors or similar: give the system a moment.
-            tokio::time::sleep(Duration::from_millis(20)).await;
-            continue;
-        };
-        let _ = tcp.set_nodelay(true);
-        let shared = shared.clone();
-        let tls = tls.clone();
-        let mut shutdown = shutdown.clone();
-        tokio::spawn(async move {
-            let serve = async move {
-                match tls {
-                    Some(acceptor) => {
-                        if let Ok(Ok(stream)) =
-                            tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await
-                        {
-                            serve_connection(stream, shared).await;
-                        }
-                    }
-                    None => serve_connection(tcp, shared).await,
-                }
-            };
-            tokio::select! {
-                _ = serve => {}
-                _ = shutdown.changed() => {}
-            }
-        });
-    }
+    crate::net::accept_loop(listener, tls, shutdown, move |stream| {
+        serve_connection(stream, shared.clone())
+    })
+    .await;
 }
 
 /// Reads frames and answers each, until the peer closes, a frame is

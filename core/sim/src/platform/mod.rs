@@ -27,7 +27,6 @@
 //! answers `{"merchant_id":..,"purpose":..,"otp":"123456"}` with the code
 //! most recently issued (a real platform sends it by SMS).
 
-mod certs;
 mod clock;
 pub mod rules;
 mod server;
@@ -36,18 +35,17 @@ mod state;
 use std::collections::BTreeMap;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use poskit_binding::platform::{OtpPurpose, PaymentMethod};
 use poskit_crypto::SymmetricKey;
-use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tokio_rustls::TlsAcceptor;
 
 pub use clock::SimClock;
 pub use state::{ApplicationRecord, CardChangeRecord, DeviceRecord, MerchantRecord, TerminalRecord};
 
+use crate::certs;
 use server::Shared;
 use state::State;
 
@@ -141,19 +139,9 @@ pub struct PlatformSim {
 impl PlatformSim {
     /// Binds `config.listen` and serves on the current tokio runtime.
     pub async fn start(config: PlatformSimConfig) -> io::Result<(PlatformSim, SocketAddr)> {
-        let tls = if config.plaintext {
-            None
-        } else {
-            Some(TlsAcceptor::from(certs::server_config()?))
-        };
-        let listener = TcpListener::bind(config.listen).await?;
-        let addr = listener.local_addr()?;
-        let shared = Arc::new(Shared {
-            state: Mutex::new(State::new(&config)),
-            clock: config.clock.clone(),
-        });
-        let (shutdown, shutdown_rx) = watch::channel(false);
-        tokio::spawn(server::accept_loop(listener, tls, shared.clone(), shutdown_rx));
+        let shared = Shared::new(State::new(&config), config.clock.clone());
+        let (addr, shutdown) =
+            crate::net::start_http(config.listen, !config.plaintext, shared.clone(), server::handle).await?;
         let sim = PlatformSim {
             shared,
             addr,
@@ -245,11 +233,7 @@ impl Drop for PlatformSim {
 /// `posctl sim platform --listen ADDR`): prints the URL and where the test
 /// CA to trust is.
 pub fn run_forever(addr: SocketAddr, config: PlatformSimConfig) -> io::Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    runtime.block_on(async move {
+    crate::net::serve_until_killed(async move {
         let plaintext = config.plaintext;
         let (sim, bound) = PlatformSim::start(PlatformSimConfig {
             listen: addr,
@@ -259,26 +243,15 @@ pub fn run_forever(addr: SocketAddr, config: PlatformSimConfig) -> io::Result<()
         let scheme = if plaintext { "http" } else { "https" };
         println!("merchant platform simulator listening on {scheme}://{bound}");
         if !plaintext {
-            println!("trust the TEST ONLY CA in {}", ca_pem_file()?);
+            println!(
+                "trust the TEST ONLY CA in {}",
+                certs::ca_pem_file("poskit-platform-test-ca.pem")?
+            );
             println!(
                 "or pin its key (SPKI SHA-256): {}",
                 hex::encode(server_spki_sha256())
             );
         }
-        std::future::pending::<()>().await;
-        drop(sim);
-        Ok(())
+        Ok(sim)
     })
-}
-
-/// The path of the test CA PEM: the source tree's copy, or one written to
-/// the temporary directory when the source tree is not there.
-fn ca_pem_file() -> io::Result<String> {
-    let source = std::path::Path::new(certs::CA_PEM_SOURCE_PATH);
-    if std::fs::read_to_string(source).is_ok_and(|text| text == certs::CA_PEM) {
-        return Ok(certs::CA_PEM_SOURCE_PATH.to_owned());
-    }
-    let copy = std::env::temp_dir().join("poskit-platform-test-ca.pem");
-    std::fs::write(&copy, certs::CA_PEM)?;
-    Ok(copy.display().to_string())
 }

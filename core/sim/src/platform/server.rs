@@ -1,113 +1,24 @@
 //! HTTP over TLS: routing, JSON in and out, the accept loop.
 
-use std::convert::Infallible;
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::sync::Arc;
 
-use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::{Bytes, Incoming};
-use hyper::header::CONTENT_TYPE;
-use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper::body::Incoming;
+use hyper::{Method, Request, StatusCode};
 use poskit_binding::platform::{ApiError, OtpPurpose};
+use poskit_host::describe_json_error;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpListener;
-use tokio::sync::watch;
-use tokio_rustls::TlsAcceptor;
 
-use super::clock::SimClock;
 use super::state::{Refusal, State};
+use crate::net::{self, HttpResponse, json};
 
 /// The largest request body accepted.
 const MAX_BODY: usize = 64 * 1024;
-/// A client has this long to finish the TLS handshake.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What the server and the handle share.
-#[derive(Debug)]
-pub(crate) struct Shared {
-    pub(crate) state: Mutex<State>,
-    pub(crate) clock: SimClock,
-}
+pub(crate) type Shared = net::Shared<State>;
 
-impl Shared {
-    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
-        // A panic elsewhere must not take the simulator down with it.
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-}
-
-/// Accepts connections until `shutdown` changes or its sender is dropped.
-pub(crate) async fn accept_loop(
-    listener: TcpListener,
-    tls: Option<TlsAcceptor>,
-    shared: Arc<Shared>,
-    mut shutdown: watch::Receiver<bool>,
-) {
-    loop {
-        let accepted = tokio::select! {
-            _ = shutdown.changed() => return,
-            accepted = listener.accept() => accepted,
-        };
-        let Ok((tcp, _peer)) = accepted else {
-            // Out of descriptors or similar: give the system a moment.
-            tokio::time::sleep(Duration::from_millis(20)).await;
-            continue;
-        };
-        let _ = tcp.set_nodelay(true);
-        let shared = shared.clone();
-        let tls = tls.clone();
-        let mut shutdown = shutdown.clone();
-        tokio::spawn(async move {
-            let serve = async move {
-                match tls {
-                    Some(acceptor) => {
-                        if let Ok(Ok(stream)) =
-                            tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await
-                        {
-                            serve_connection(stream, shared).await;
-                        }
-                    }
-                    None => serve_connection(tcp, shared).await,
-                }
-            };
-            tokio::select! {
-                _ = serve => {}
-                _ = shutdown.changed() => {}
-            }
-        });
-    }
-}
-
-async fn serve_connection<S>(stream: S, shared: Arc<Shared>)
-where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    let service = hyper::service::service_fn(move |request| {
-        let shared = shared.clone();
-        async move { Ok::<_, Infallible>(handle(&shared, request).await) }
-    });
-    let _ = hyper::server::conn::http1::Builder::new()
-        .timer(TokioTimer::new())
-        .header_read_timeout(Duration::from_secs(30))
-        .serve_connection(TokioIo::new(stream), service)
-        .await;
-}
-
-fn json<T: Serialize>(status: StatusCode, body: &T) -> Response<Full<Bytes>> {
-    let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
-    let mut response = Response::new(Full::new(Bytes::from(bytes)));
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        CONTENT_TYPE,
-        hyper::header::HeaderValue::from_static("application/json"),
-    );
-    response
-}
-
-fn refusal(refusal: Refusal) -> Response<Full<Bytes>> {
+fn refusal(refusal: Refusal) -> HttpResponse {
     let status = StatusCode::from_u16(refusal.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     json(
         status,
@@ -118,7 +29,7 @@ fn refusal(refusal: Refusal) -> Response<Full<Bytes>> {
     )
 }
 
-fn answer<T: Serialize>(outcome: Result<T, Refusal>) -> Response<Full<Bytes>> {
+fn answer<T: Serialize>(outcome: Result<T, Refusal>) -> HttpResponse {
     match outcome {
         Ok(body) => json(StatusCode::OK, &body),
         Err(r) => refusal(r),
@@ -128,37 +39,20 @@ fn answer<T: Serialize>(outcome: Result<T, Refusal>) -> Response<Full<Bytes>> {
 /// Reads and decodes a JSON body; malformed bodies are refused without
 /// quoting any value (they may hold card numbers).
 async fn body<T: DeserializeOwned>(request: Request<Incoming>) -> Result<T, Refusal> {
-    let bytes = Limited::new(request.into_body(), MAX_BODY)
-        .collect()
-        .await
-        .map_err(|_| {
-            Refusal::invalid(format!(
-                "the body could not be read or is larger than {MAX_BODY} bytes"
-            ))
-        })?
-        .to_bytes();
+    let bytes = net::read_body(request, MAX_BODY).await.ok_or_else(|| {
+        Refusal::invalid(format!(
+            "the body could not be read or is larger than {MAX_BODY} bytes"
+        ))
+    })?;
     serde_json::from_slice(&bytes)
         .map_err(|e| Refusal::invalid(format!("malformed body: {}", describe_json_error(&e))))
 }
 
-fn describe_json_error(e: &serde_json::Error) -> String {
-    use serde_json::error::Category;
-    let what = match e.classify() {
-        Category::Io => "read error",
-        Category::Syntax => "not valid JSON",
-        Category::Eof => "JSON ended early",
-        Category::Data => {
-            let text = e.to_string();
-            if text.starts_with("missing field") || text.starts_with("unknown variant") {
-                return text;
-            }
-            "a field has the wrong type or value"
-        }
-    };
-    format!("{what} at line {} column {}", e.line(), e.column())
+pub(crate) async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Option<HttpResponse> {
+    Some(route(&shared, request).await)
 }
 
-async fn handle(shared: &Shared, request: Request<Incoming>) -> Response<Full<Bytes>> {
+async fn route(shared: &Shared, request: Request<Incoming>) -> HttpResponse {
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     let query = request.uri().query().unwrap_or_default().to_owned();
