@@ -351,9 +351,15 @@ async fn cancel_gives_back_what_a_charge_has_left() {
     );
     assert_eq!(ledger.net("ORDER-CANCEL"), 0);
     assert_eq!(ledger.check(), Ok(()));
+    // Cancelling a number the gateway never saw closes it for good: a late
+    // payment request with it cannot charge anyone.
     assert_eq!(
-        refused(client.cancel("ORDER-NEVER").await),
-        ErrorCode::OrderNotFound
+        client.cancel("ORDER-NEVER").await.unwrap().state,
+        OrderState::Cancelled
+    );
+    assert_eq!(
+        refused(client.micropay(&micropay("ORDER-NEVER", WECHAT, 100)).await),
+        ErrorCode::DuplicateOrder
     );
 }
 

@@ -705,6 +705,17 @@ impl State {
     }
 
     fn cancel(&mut self, terminal_id: &str, order_no: &str, now: Now) -> Result<Accepted, Refusal> {
+        check_reference("order_no", order_no)?;
+        if !self.orders.contains_key(order_no) {
+            // A terminal cancels a number it never got an answer for: the
+            // number is closed for good, so a request still on its way
+            // cannot charge the customer afterwards (duplicate_order).
+            let mut tombstone = self.new_order(terminal_id, order_no, 0, "CNY", now);
+            tombstone.state = OrderState::Cancelled;
+            let answer = accepted(&tombstone.status());
+            self.orders.insert(order_no.to_owned(), tombstone);
+            return Ok(answer);
+        }
         let order = own_order(&mut self.orders, terminal_id, order_no)?;
         if matches!(order.state, OrderState::Paid | OrderState::Refunded) {
             // What refunds have not given back yet goes back now.
