@@ -251,7 +251,7 @@ impl Store {
             saf_pending: count(c, "SELECT COUNT(*) FROM saf_queue WHERE status = 'pending'")?,
             qr_orders_open: count(
                 c,
-                "SELECT COUNT(*) FROM qr_orders WHERE state IN ('created', 'paying')",
+                "SELECT COUNT(*) FROM qr_orders WHERE state IN ('created', 'paying', 'cancelling')",
             )?,
             qr_refunds_pending: count(c, "SELECT COUNT(*) FROM qr_refunds WHERE state = 'pending'")?,
         })

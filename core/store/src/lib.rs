@@ -57,7 +57,7 @@ pub use journal::{
     EntryMode, HostResponse, NewTransaction, Recorded, Recovery, ResponseOutcome, ReversalReason,
     TransactionRecord, TxnId, TxnKind, TxnState,
 };
-pub use qr::{NewQrOrder, QrOrder, QrOrderState, Wallet};
+pub use qr::{NewQrOrder, QrFlow, QrOrder, QrOrderState, Wallet};
 pub use qr_refunds::{NewQrRefund, QrRefund, QrRefundState};
 pub use queues::{ReversalEntry, ReversalStatus, SafEntry, SafId, SafKind, SafStatus};
 pub use schema::CURRENT_VERSION as SCHEMA_VERSION;

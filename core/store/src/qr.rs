@@ -21,10 +21,26 @@ text_enum! {
 }
 
 text_enum! {
+    /// Who shows the code: the customer (micropay: the terminal scans it)
+    /// or the terminal (a dynamic code the customer scans). An order that
+    /// is given up on is cancelled (reversed) in the first case and closed
+    /// in the second.
+    QrFlow, "a QR flow" {
+        Micropay = "micropay",
+        ShownCode = "shown_code",
+    }
+}
+
+text_enum! {
     QrOrderState, "a QR order state" {
         Created = "created",
         /// The wallet is waiting for the customer (password, confirmation).
         Paying = "paying",
+        /// The terminal gave up on the order (deadline, cashier); the cancel
+        /// or close has not been confirmed by the gateway yet. Still open:
+        /// it is sent again until confirmed, and never turns into a sale
+        /// nobody was told of.
+        Cancelling = "cancelling",
         Paid = "paid",
         Failed = "failed",
         Cancelled = "cancelled",
@@ -41,15 +57,20 @@ impl QrOrderState {
         use QrOrderState::*;
         matches!(
             (self, to),
-            (Created, Paying | Paid | Failed | Cancelled | Closed)
-                | (Paying, Paid | Failed | Cancelled | Closed)
+            (Created, Paying | Paid | Failed | Cancelled | Closed | Cancelling)
+                | (Paying, Paid | Failed | Cancelled | Closed | Cancelling)
+                // A close refused because the customer paid meanwhile.
+                | (Cancelling, Cancelled | Closed | Failed | Paid)
                 | (Paid, Refunded)
         )
     }
 
     /// Still waiting for the customer or the wallet.
     pub fn is_open(self) -> bool {
-        matches!(self, QrOrderState::Created | QrOrderState::Paying)
+        matches!(
+            self,
+            QrOrderState::Created | QrOrderState::Paying | QrOrderState::Cancelling
+        )
     }
 }
 
@@ -57,17 +78,22 @@ impl QrOrderState {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewQrOrder {
     pub merchant_order_no: String,
+    pub flow: QrFlow,
     pub wallet: Wallet,
     pub amount: u64,
     pub currency: String,
     /// The journal row of the payment, if already recorded.
     pub txn_id: Option<TxnId>,
     pub created_at: i64,
+    /// When a shown code stops being payable (Unix seconds); a micropay's
+    /// deadline for the customer.
+    pub expires_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QrOrder {
     pub merchant_order_no: String,
+    pub flow: QrFlow,
     pub wallet: Wallet,
     pub amount: u64,
     pub currency: String,
@@ -79,11 +105,12 @@ pub struct QrOrder {
     pub created_at: i64,
     pub updated_at: i64,
     pub last_query_at: Option<i64>,
+    pub expires_at: Option<i64>,
 }
 
 const SELECT_ORDER: &str =
     "SELECT merchant_order_no, wallet, amount, currency, state, refunded_amount, txn_id,
-        wallet_txn_id, created_at, updated_at, last_query_at FROM qr_orders";
+        wallet_txn_id, created_at, updated_at, last_query_at, flow, expires_at FROM qr_orders";
 
 fn order_from_row(r: &Row<'_>) -> Result<QrOrder> {
     Ok(QrOrder {
@@ -98,6 +125,8 @@ fn order_from_row(r: &Row<'_>) -> Result<QrOrder> {
         created_at: r.get(8)?,
         updated_at: r.get(9)?,
         last_query_at: r.get(10)?,
+        flow: QrFlow::parse(&r.get::<_, String>(11)?)?,
+        expires_at: r.get(12)?,
     })
 }
 
@@ -133,15 +162,18 @@ impl Store {
             });
         }
         tx.execute(
-            "INSERT INTO qr_orders (merchant_order_no, wallet, amount, currency, state, txn_id, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, 'created', ?5, ?6, ?6)",
+            "INSERT INTO qr_orders (merchant_order_no, wallet, amount, currency, state, txn_id, created_at,
+                updated_at, flow, expires_at)
+             VALUES (?1, ?2, ?3, ?4, 'created', ?5, ?6, ?6, ?7, ?8)",
             params![
                 order.merchant_order_no,
                 order.wallet.as_str(),
                 amount,
                 order.currency,
                 order.txn_id.map(|t| t.0),
-                order.created_at
+                order.created_at,
+                order.flow.as_str(),
+                order.expires_at
             ],
         )?;
         tx.commit()?;
@@ -155,7 +187,7 @@ impl Store {
     /// Orders still `created` or `paying`: query them after a restart.
     pub fn open_qr_orders(&self) -> Result<Vec<QrOrder>> {
         let mut stmt = self.conn.prepare(&format!(
-            "{SELECT_ORDER} WHERE state IN ('created', 'paying') ORDER BY created_at"
+            "{SELECT_ORDER} WHERE state IN ('created', 'paying', 'cancelling') ORDER BY created_at"
         ))?;
         let mut rows = stmt.query([])?;
         let mut out = Vec::new();

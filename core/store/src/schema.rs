@@ -212,6 +212,16 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
             CREATE INDEX qr_refunds_by_state ON qr_refunds(state);
         ",
     },
+    Migration {
+        name: "QR order flow and expiry",
+        sql: "
+            -- Which way the code went decides how an order given up on is
+            -- ended (cancel or close); rows before this were micropays.
+            ALTER TABLE qr_orders ADD COLUMN flow TEXT NOT NULL DEFAULT 'micropay'
+                CHECK (flow IN ('micropay', 'shown_code'));
+            ALTER TABLE qr_orders ADD COLUMN expires_at INTEGER;
+        ",
+    },
 ];
 
 /// The schema version this code writes.

@@ -11,7 +11,7 @@ use common::{T0, approved_sale, fresh, sale};
 use poskit_crypto::SymmetricKey;
 use poskit_store::testing::{TestKeystore, files_under, test_dir};
 use poskit_store::{
-    BackupContainer, BackupSecret, FaultCategory, NewQrOrder, Pan, ReversalReason, SafKind, Store,
+    BackupContainer, BackupSecret, FaultCategory, NewQrOrder, Pan, QrFlow, ReversalReason, SafKind, Store,
     StoreError, Wallet,
 };
 use serde_json::json;
@@ -55,6 +55,8 @@ fn busy_store(name: &str) -> (PathBuf, Store) {
     store
         .create_qr_order(&NewQrOrder {
             merchant_order_no: "Q-1".into(),
+            flow: QrFlow::Micropay,
+            expires_at: None,
             wallet: Wallet::UnionPayQr,
             amount: 42,
             currency: "156".into(),

@@ -5,8 +5,8 @@ mod common;
 
 use common::{T0, approved, approved_sale, fresh, sale};
 use poskit_store::{
-    EntryMode, HostResponse, NewQrOrder, NewTransaction, Pan, QrOrderState, ResponseOutcome, ReversalReason,
-    ReversalStatus, SafKind, StoreError, TxnId, TxnKind, TxnState, Unsettled, Wallet,
+    EntryMode, HostResponse, NewQrOrder, NewTransaction, Pan, QrFlow, QrOrderState, ResponseOutcome,
+    ReversalReason, ReversalStatus, SafKind, StoreError, TxnId, TxnKind, TxnState, Unsettled, Wallet,
 };
 
 #[test]
@@ -472,6 +472,8 @@ fn unsettled_reports_everything_that_blocks_unbinding() {
     store
         .create_qr_order(&NewQrOrder {
             merchant_order_no: "M-1".into(),
+            flow: QrFlow::Micropay,
+            expires_at: None,
             wallet: Wallet::Alipay,
             amount: 10,
             currency: "156".into(),
@@ -577,6 +579,8 @@ fn qr_orders_are_unique_by_merchant_order_number_and_follow_their_states() {
     let (_, mut store) = fresh("qr-orders");
     let order = NewQrOrder {
         merchant_order_no: "20240101-0001".into(),
+        flow: QrFlow::Micropay,
+        expires_at: None,
         wallet: Wallet::WeChatPay,
         amount: 1999,
         currency: "156".into(),

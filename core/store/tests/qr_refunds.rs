@@ -6,7 +6,7 @@ mod common;
 use common::{T0, fresh};
 use poskit_store::testing::TestKeystore;
 use poskit_store::{
-    NewQrOrder, NewQrRefund, QrOrderState, QrRefundState, Store, StoreError, Unsettled, Wallet,
+    NewQrOrder, NewQrRefund, QrFlow, QrOrderState, QrRefundState, Store, StoreError, Unsettled, Wallet,
 };
 
 /// A paid order of `amount`.
@@ -14,6 +14,8 @@ fn paid_order(store: &mut Store, order_no: &str, amount: u64) {
     store
         .create_qr_order(&NewQrOrder {
             merchant_order_no: order_no.into(),
+            flow: QrFlow::Micropay,
+            expires_at: None,
             wallet: Wallet::Alipay,
             amount,
             currency: "CNY".into(),
@@ -176,6 +178,8 @@ fn refunds_are_refused_when_they_cannot_be_right() {
     store
         .create_qr_order(&NewQrOrder {
             merchant_order_no: "ORDER-R4".into(),
+            flow: QrFlow::Micropay,
+            expires_at: None,
             wallet: Wallet::WeChatPay,
             amount: 100,
             currency: "CNY".into(),

@@ -77,6 +77,12 @@ fn seed(conn: &Connection, version: i64) {
             INSERT INTO qr_refunds (refund_no, merchant_order_no, amount, state, created_at, updated_at)
               VALUES ('REFUND-1', 'ORDER-1', 200, 'pending', 1700000009, 1700000009);
         ",
+        9 => "
+            INSERT INTO qr_orders (merchant_order_no, wallet, amount, currency, state, created_at, updated_at,
+                flow, expires_at)
+              VALUES ('ORDER-2', 'wechat_pay', 700, 'CNY', 'created', 1700000010, 1700000010, 'shown_code',
+                1700000130);
+        ",
         _ => panic!("no seed for version {version}: add one with the new migration"),
     };
     conn.execute_batch(sql).unwrap();
@@ -137,6 +143,18 @@ fn check_seeded(store: &mut Store, version: i64) {
         ),
         7 => assert_eq!(store.batch_totals(1).unwrap()[0].amount, 1234),
         8 => assert_eq!(store.pending_qr_refunds().unwrap()[0].refund_no, "REFUND-1"),
+        9 => {
+            let shown = store.qr_order("ORDER-2").unwrap();
+            assert_eq!(
+                (shown.flow, shown.expires_at),
+                (QrFlow::ShownCode, Some(1_700_000_130))
+            );
+            assert_eq!(
+                store.qr_order("ORDER-1").unwrap().flow,
+                QrFlow::Micropay,
+                "default for old rows"
+            );
+        }
         _ => unreachable!(),
     }
 }
