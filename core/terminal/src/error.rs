@@ -16,6 +16,15 @@ pub enum TerminalError {
     Key(#[from] poskit_crypto::CryptoError),
     #[error("{0}")]
     Io(String),
+    /// A scanned code no wallet issues; nothing was sent.
+    #[error("{0}")]
+    PaymentCode(#[from] poskit_qr::CodeError),
+    #[error("QR gateway: {0}")]
+    Gateway(#[from] poskit_host::GatewayError),
+    #[error("QR code: {0}")]
+    Qr(String),
+    #[error("cancelled by the cashier; nothing was sent")]
+    Cancelled,
 }
 
 impl From<poskit_host::LinkFailure> for TerminalError {

@@ -3,16 +3,20 @@
 //! cores: it reads the clock, talks to the network and the disk, and hands
 //! the cores what they need.
 //!
-//! Today it holds the binding lifecycle ([`binding::BindingService`]); the
-//! payment flows join it with their issues.
+//! It holds the binding lifecycle ([`binding::BindingService`]), the
+//! acquirer link and card flows ([`host::HostLink`], [`card`]) and the QR
+//! flows ([`qr::QrLink`]).
 
 pub mod binding;
+mod cancel;
 pub mod card;
 mod error;
 pub mod host;
 pub mod params;
+pub mod qr;
 
 pub use binding::{BindingService, Report};
+pub use cancel::Cancel;
 pub use error::{Result, TerminalError};
 pub use host::{Answer, HostLink, NoAnswer, Request, Settlement};
 
