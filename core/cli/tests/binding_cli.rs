@@ -1,5 +1,7 @@
 //! `posctl binding`, `posctl sim platform` and `posctl sim gateway` as a merchant uses them.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
@@ -7,16 +9,11 @@ use poskit_binding::platform::OtpPurpose;
 use poskit_sim::platform::{PlatformSim, PlatformSimConfig};
 
 fn posctl(dir: &std::path::Path, url: &str, args: &[&str]) -> (Option<i32>, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_posctl"))
-        .args(["binding", "--data-dir", dir.to_str().unwrap(), "--platform", url])
-        .args(args)
-        .env("POSKIT_PASSPHRASE", "correct horse battery staple")
-        .output()
-        .expect("posctl runs");
-    (
-        out.status.code(),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
+    common::run(
+        Command::new(env!("CARGO_BIN_EXE_posctl"))
+            .args(["binding", "--data-dir", dir.to_str().unwrap(), "--platform", url])
+            .args(args)
+            .env("POSKIT_PASSPHRASE", "correct horse battery staple"),
     )
 }
 

@@ -1,18 +1,8 @@
 //! `posctl iso8583 decode|encode` as the issue specifies.
 
-use std::process::Command;
+mod common;
 
-fn posctl(args: &[&str]) -> (Option<i32>, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_posctl"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code(),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
+use common::posctl;
 
 const MESSAGE: &str = r#"{"tpdu":"6000030000","header":"603100310100","mti":"0200","fields":{"2":"4761739001010010","3":"000000","4":"000000000100","11":"000012","22":"051","23":"001","25":"00","35":"4761739001010010D2512201","41":"12345678","42":"898310012345678","49":"156","55":"9F2608010203040506070895050000008000","60":"22000003000"}}"#;
 

@@ -1,19 +1,9 @@
 //! `posctl qr` as a user runs it: published codes, exit codes, JSON with
 //! every value as the string it is in the code.
 
-use std::process::Command;
+mod common;
 
-fn posctl(args: &[&str]) -> (Option<i32>, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_posctl"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code(),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
+use common::posctl;
 
 /// The EMVCo MPM appendix example, CRC A13A.
 const EMVCO_EXAMPLE: &str = "00020101021229300012D156000000000510A93FO3230Q31280012D15600000001030812345678\
