@@ -635,7 +635,12 @@ impl Kernel {
                 self.cvm_failed()
             }
             (PinKind::Online, PinEntry::Online) => {
-                self.tvr.set(TvrBit::ONLINE_PIN_ENTERED);
+                // Contactless (qVSDC, qPBOC): the card's cryptogram already
+                // covers the TVR sent with GPO, and field 55 must carry that
+                // same value; the online PIN shows in 9F34 instead.
+                if self.txn.interface == crate::transaction::Interface::Contact {
+                    self.tvr.set(TvrBit::ONLINE_PIN_ENTERED);
+                }
                 self.cvm_done(Cvm::OnlinePin, cvm::result::UNKNOWN)
             }
             (PinKind::OfflinePlaintext, PinEntry::Offline(pin)) => {

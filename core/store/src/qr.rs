@@ -197,6 +197,19 @@ impl Store {
         Ok(out)
     }
 
+    /// Orders created in `[from, to)`, oldest first.
+    pub fn qr_orders_between(&self, from: i64, to: i64) -> Result<Vec<QrOrder>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "{SELECT_ORDER} WHERE created_at >= ?1 AND created_at < ?2 ORDER BY created_at, rowid"
+        ))?;
+        let mut rows = stmt.query([from, to])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            out.push(order_from_row(r)?);
+        }
+        Ok(out)
+    }
+
     /// Moves an order to `to` (state machine enforced), recording the
     /// wallet's transaction id when given.
     pub fn update_qr_order(

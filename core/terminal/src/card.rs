@@ -35,6 +35,8 @@ pub enum PinCapture {
     Block([u8; 8]),
     Bypassed,
     Unavailable,
+    /// The cardholder or cashier cancelled at the PIN prompt.
+    Cancelled,
 }
 
 /// The person at the terminal.
@@ -129,6 +131,10 @@ pub async fn card_transaction(
             },
             Action::NeedPin(request) => {
                 let entry = match (request.kind, cardholder.pin(&request)) {
+                    (_, PinCapture::Cancelled) => {
+                        kernel.provide(Input::Cancel);
+                        continue;
+                    }
                     (PinKind::Online, PinCapture::Digits(pin)) => {
                         pending_pin = Some(pin);
                         PinEntry::Online

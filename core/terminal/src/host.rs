@@ -77,6 +77,11 @@ fn mmdd_hhmmss(now: u64) -> (String, String) {
     )
 }
 
+/// Unix seconds to the UTC civil date (year, month, day).
+pub(crate) fn civil_date(now: u64) -> (i64, u32, u32) {
+    civil((now / 86_400) as i64)
+}
+
 /// Days since 1970-01-01 to a civil date.
 fn civil(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;

@@ -5,20 +5,31 @@
 //!
 //! It holds the binding lifecycle ([`binding::BindingService`]), the
 //! acquirer link and card flows ([`host::HostLink`], [`card`]) and the QR
-//! flows ([`qr::QrLink`]).
+//! flows ([`qr::QrLink`]), and the [`Terminal`] over all of them with the
+//! app's devices ([`devices`]) and screen events ([`events`]).
 
 pub mod binding;
 mod cancel;
 pub mod card;
+pub mod devices;
 mod error;
+pub mod events;
 pub mod host;
 pub mod params;
 pub mod qr;
+#[cfg(feature = "sim")]
+pub mod sim;
+mod terminal;
 
 pub use binding::{BindingService, Report};
 pub use cancel::Cancel;
 pub use error::{Result, TerminalError};
+pub use events::{PaymentMethod, TerminalEvent};
 pub use host::{Answer, HostLink, NoAnswer, Request, Settlement};
+pub use terminal::{
+    Devices, Reference, SaleMethod, SettlementReport, SignIn, Terminal, TerminalConfig, TxnOutcome,
+    TxnStatus, TxnSummary,
+};
 
 /// Unix seconds from the system clock.
 pub fn now() -> u64 {

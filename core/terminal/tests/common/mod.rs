@@ -1,0 +1,5 @@
+//! Shared set-up for the Terminal's scenario tests.
+
+#![allow(dead_code)]
+
+pub mod terminal;

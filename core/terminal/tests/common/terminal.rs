@@ -1,0 +1,106 @@
+//! A Terminal on simulated devices and hosts, taken through onboarding,
+//! binding and sign-in: the starting point of the Terminal API tests.
+
+use std::sync::Arc;
+
+use poskit::sim::{EventLog, SimHosts, SimHostsOptions, SimPinPad, SimReader};
+use poskit::{Devices, Terminal};
+use poskit_binding::{ApplicationForm, Lifecycle};
+use poskit_store::testing::{TestKeystore, test_dir};
+
+pub struct World {
+    pub hosts: SimHosts,
+    pub terminal: Terminal,
+    pub reader: SimReader,
+    pub pin_pad: SimPinPad,
+    pub events: EventLog,
+    pub terminal_id: String,
+    pub dir: std::path::PathBuf,
+}
+
+pub fn form() -> ApplicationForm {
+    ApplicationForm {
+        merchant_name: "Harbour Noodles".into(),
+        business_licence: "91310000MA1FL4XX3B".into(),
+        legal_representative_id: "11010519491231002X".into(),
+        settlement_card: "6230580000000000013".into(),
+        settlement_holder: "Li Wei".into(),
+        bank_code: "ICBC".into(),
+        contact_phone: "13800138000".into(),
+        documents: vec!["doc://licence.jpg".into()],
+        admin_password: "246810".into(),
+    }
+}
+
+pub fn merchant() -> poskit::qr::QrMerchant {
+    poskit::qr::QrMerchant {
+        merchant_id: "898310012345678".into(),
+        name: "HARBOUR NOODLES".into(),
+        city: "SHANGHAI".into(),
+        country: "CN".into(),
+        mcc: "5812".into(),
+        currency_numeric: "156".into(),
+        account_gui: "A000000333".into(),
+    }
+}
+
+/// Opens a terminal in a fresh directory named `name`.
+pub async fn fresh(name: &str, options: SimHostsOptions) -> World {
+    let hosts = SimHosts::start(options).await.unwrap();
+    let dir = test_dir(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    open(hosts, dir).await
+}
+
+/// Opens (or reopens) the terminal in `dir`.
+pub async fn open(hosts: SimHosts, dir: std::path::PathBuf) -> World {
+    let serial = "SN-TEST-0001";
+    let config = hosts.terminal_config(&dir, serial, merchant());
+    let reader = SimReader::new();
+    let pin_pad = reader.pin_pad();
+    let events = EventLog::new();
+    let devices = Devices {
+        reader: Arc::new(reader.clone()),
+        pin_pad: Arc::new(pin_pad.clone()),
+        listener: Arc::new(events.clone()),
+    };
+    let terminal = Terminal::open(config, &TestKeystore::new(3), devices)
+        .await
+        .unwrap();
+    let terminal_id = terminal
+        .lifecycle()
+        .await
+        .device()
+        .map(|d| d.terminal_id.clone())
+        .unwrap_or_default();
+    World {
+        hosts,
+        terminal,
+        reader,
+        pin_pad,
+        events,
+        terminal_id,
+        dir,
+    }
+}
+
+/// Onboarding, binding, enrolment with the acquirer and sign-in.
+pub async fn active(name: &str, options: SimHostsOptions) -> World {
+    let mut w = fresh(name, options).await;
+    let t = &w.terminal;
+    t.apply(&form()).await.unwrap();
+    for _ in 0..5 {
+        if !matches!(t.lifecycle().await, Lifecycle::UnderReview { .. }) {
+            break;
+        }
+        t.refresh_review().await.unwrap();
+    }
+    t.bind("SN-TEST-0001", "P10").await.unwrap();
+    let tid = t.lifecycle().await.device().unwrap().terminal_id.clone();
+    w.hosts.enrol(&tid).unwrap();
+    let signed = t.sign_in().await.unwrap();
+    assert!(signed.parameters > 0);
+    assert!(matches!(t.lifecycle().await, Lifecycle::Active(_)));
+    w.terminal_id = tid;
+    w
+}
