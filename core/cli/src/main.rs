@@ -8,6 +8,7 @@
 mod binding_cmd;
 mod card_cmd;
 mod crypto_cmd;
+mod demo;
 mod input;
 mod iso_cmd;
 mod qr_cmd;
@@ -34,7 +35,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run a merchant's day against the built-in simulators
-    Demo,
+    Demo(demo::DemoArgs),
     /// BER-TLV tools
     #[command(subcommand)]
     Tlv(TlvCommand),
@@ -358,16 +359,6 @@ impl fmt::Display for CliError {
     }
 }
 
-fn demo() -> Result<String, CliError> {
-    Ok(
-        "posctl demo: the merchant's day against the built-in simulators arrives with the \
-        Terminal (issue 7).\nAvailable now: posctl card (read, simulate), posctl tlv decode, posctl crypto \
-        (kcv, pinblock, mac, dukpt, icc-mk, session-key, ac, arpc, rsa-recover), posctl qr (decode, encode, \
-        classify, render). See posctl --help."
-            .to_owned(),
-    )
-}
-
 /// How a simulator's run ended: it serves until the process is killed, so
 /// it ends only when it cannot serve.
 fn served(listen: std::net::SocketAddr, outcome: std::io::Result<()>) -> Result<String, CliError> {
@@ -378,7 +369,7 @@ fn served(listen: std::net::SocketAddr, outcome: std::io::Result<()>) -> Result<
 
 fn run(cli: Cli) -> Result<String, CliError> {
     match cli.command {
-        Command::Demo => demo(),
+        Command::Demo(args) => demo::run(args),
         Command::Iso8583(IsoCommand::Decode { hex, json, no_header }) => {
             iso_cmd::decode(&hex, json, no_header)
         }

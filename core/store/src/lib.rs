@@ -63,7 +63,8 @@ pub use queues::{ReversalEntry, ReversalStatus, SafEntry, SafId, SafKind, SafSta
 pub use schema::CURRENT_VERSION as SCHEMA_VERSION;
 pub use settings::keys as setting_keys;
 pub use vault::{
-    Keystore, PBKDF2_DEFAULT_ITERATIONS, PBKDF2_MIN_ITERATIONS, PassphraseKeystore, VaultEntryKind,
+    KekKeystore, Keystore, PBKDF2_DEFAULT_ITERATIONS, PBKDF2_MIN_ITERATIONS, PassphraseKeystore,
+    VaultEntryKind,
 };
 pub use zeroize::Zeroizing;
 

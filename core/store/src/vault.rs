@@ -409,3 +409,78 @@ impl Keystore for PassphraseKeystore {
         envelope::open(&kek, header, sealed).ok_or(StoreError::WrongKey)
     }
 }
+
+/// A key-encryption key the app already holds (unwrapped by a hardware
+/// keystore, or a session key for a throwaway terminal such as the demo):
+/// the data key is sealed with AES-256-GCM under it, with no key
+/// stretching, so opening the store costs microseconds.
+pub struct KekKeystore {
+    kek: Secret32,
+    rng: SystemRandom,
+}
+
+/// Version byte of a [`KekKeystore`] wrap.
+const KEK_WRAP_VERSION: u8 = 0x4B;
+
+impl KekKeystore {
+    pub fn new(kek: [u8; KEY_LEN]) -> Self {
+        Self {
+            kek: Zeroizing::new(kek),
+            rng: SystemRandom::new(),
+        }
+    }
+
+    /// A fresh random key: the store can be opened only by this value.
+    pub fn random() -> Result<Self> {
+        let rng = SystemRandom::new();
+        Ok(Self {
+            kek: envelope::random_secret(&rng)?,
+            rng,
+        })
+    }
+}
+
+impl std::fmt::Debug for KekKeystore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KekKeystore(..)")
+    }
+}
+
+impl Keystore for KekKeystore {
+    fn wrap(&self, data_key: &[u8]) -> Result<Vec<u8>> {
+        let mut out = vec![KEK_WRAP_VERSION];
+        let sealed = envelope::seal(&self.kek, &out, data_key, &self.rng)?;
+        out.extend_from_slice(&sealed);
+        Ok(out)
+    }
+
+    fn unwrap(&self, wrapped: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+        match wrapped.split_first() {
+            Some((&KEK_WRAP_VERSION, sealed)) => {
+                envelope::open(&self.kek, &[KEK_WRAP_VERSION], sealed).ok_or(StoreError::WrongKey)
+            }
+            _ => Err(StoreError::Corrupt {
+                what: "the wrapped data key",
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod kek_tests {
+    use super::*;
+
+    #[test]
+    fn kek_keystore_round_trips_and_refuses_another_key() {
+        let a = KekKeystore::new([7; KEY_LEN]);
+        let wrapped = a.wrap(&[1; 32]).unwrap();
+        assert_eq!(&a.unwrap(&wrapped).unwrap()[..], &[1; 32]);
+        let b = KekKeystore::random().unwrap();
+        assert!(matches!(b.unwrap(&wrapped), Err(StoreError::WrongKey)));
+        assert!(matches!(a.unwrap(&[0x4B]), Err(StoreError::WrongKey)));
+        assert!(matches!(a.unwrap(&[]), Err(StoreError::Corrupt { .. })));
+        let mut flipped = wrapped.clone();
+        *flipped.last_mut().unwrap() ^= 1;
+        assert!(a.unwrap(&flipped).is_err());
+    }
+}

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::terminal::{World, active, fresh};
+use common::terminal::{World, active, fresh, reconciled};
 use poskit::sim::{PinAction, Presentation, SimHostsOptions};
 use poskit::{Cancel, PaymentMethod, Reference, SaleMethod, TerminalError, TerminalEvent, TxnStatus};
 use poskit_sim::acquirer::EntryState;
@@ -196,6 +196,7 @@ async fn void_refund_preauth_completion_and_balance() {
             .iter()
             .any(|e| e.amount == 30_000 && e.state == EntryState::Voided)
     );
+    reconciled(&w).await;
 }
 
 #[tokio::test]
@@ -229,6 +230,7 @@ async fn decline_and_host_timeout_recovered_by_reversal() {
         .with_store(|s| s.transaction(poskit_store::TxnId(id(&lost))).unwrap())
         .await;
     assert_eq!(rec.state, TxnState::Reversed);
+    reconciled(&w).await;
 }
 
 #[tokio::test]
@@ -302,6 +304,7 @@ async fn qr_in_both_directions_with_a_password_wait_and_refund() {
         .await
         .unwrap_err();
     assert!(matches!(err, TerminalError::PaymentCode(_)), "{err}");
+    reconciled(&w).await;
 }
 
 #[tokio::test]
@@ -351,6 +354,7 @@ async fn cancelling_leaves_nothing_half_done() {
     assert_eq!(order.state, "cancelled");
     let ledger = w.hosts.gateway.ledger();
     assert_eq!(ledger.charged(&order.reference.to_string()), 0);
+    reconciled(&w).await;
 }
 
 #[tokio::test]
@@ -396,6 +400,7 @@ async fn settlement_list_and_query() {
         w.hosts.acquirer.closed_batches(&w.terminal_id),
         vec![report.batch_no]
     );
+    reconciled(&w).await;
 }
 
 #[tokio::test]

@@ -104,3 +104,16 @@ pub async fn active(name: &str, options: SimHostsOptions) -> World {
     w.terminal_id = tid;
     w
 }
+
+/// The journal agrees with the acquirer's and the gateway's ledgers.
+pub async fn reconciled(w: &World) {
+    let r = w
+        .terminal
+        .with_store(|s| {
+            poskit::sim::Reconciliation::check(s, &w.hosts.acquirer, &w.terminal_id, Some(&w.hosts.gateway))
+        })
+        .await
+        .unwrap();
+    assert!(r.agrees(), "{:#?}", r.mismatches);
+    assert!(r.card_checked + r.qr_checked > 0);
+}

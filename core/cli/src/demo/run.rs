@@ -1,0 +1,266 @@
+//! Runs the day: simulators up, terminal onboarded, the script played,
+//! settlement, reconciliation.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use poskit::sim::{EventLog, Reconciliation, SimHosts, SimHostsOptions, SimReader};
+use poskit::{Cancel, Devices, Reference, SaleMethod, Terminal, TerminalEvent, TxnOutcome};
+use poskit_binding::{ApplicationForm, Lifecycle};
+use poskit_store::KekKeystore;
+
+use super::report::{DayTxn, Summary};
+use super::script::{self, Action, CardKind, Step};
+use crate::CliError;
+
+const SERIAL: &str = "SN-DEMO-0001";
+
+fn form() -> ApplicationForm {
+    ApplicationForm {
+        merchant_name: "Harbour Noodles".into(),
+        business_licence: "91310000MA1FL4XX3B".into(),
+        legal_representative_id: "11010519491231002X".into(),
+        settlement_card: "6230580000000000013".into(),
+        settlement_holder: "Li Wei".into(),
+        bank_code: "ICBC".into(),
+        contact_phone: "13800138000".into(),
+        documents: vec!["doc://licence.jpg".into()],
+        admin_password: "246810".into(),
+    }
+}
+
+fn merchant() -> poskit::qr::QrMerchant {
+    poskit::qr::QrMerchant {
+        merchant_id: "898310012345678".into(),
+        name: "HARBOUR NOODLES".into(),
+        city: "SHANGHAI".into(),
+        country: "CN".into(),
+        mcc: "5812".into(),
+        currency_numeric: "156".into(),
+        account_gui: "A000000333".into(),
+    }
+}
+
+/// Progress lines for the cashier watching the demo.
+struct Progress(bool);
+
+impl Progress {
+    fn line(&self, text: &str) {
+        if self.0 {
+            let mut out = std::io::stdout().lock();
+            // A closed pipe only stops the progress, not the day.
+            let _ = writeln!(out, "{text}");
+        }
+    }
+}
+
+fn failed(what: &str) -> impl Fn(poskit::TerminalError) -> CliError + '_ {
+    move |e| CliError::failed(format!("{what}: {e}"))
+}
+
+/// What the screen says, for the events worth a line in the demo.
+fn describe(event: &TerminalEvent) -> Option<String> {
+    Some(match event {
+        TerminalEvent::EnterPin { online, .. } => {
+            format!("      enter PIN ({})", if *online { "online" } else { "offline" })
+        }
+        TerminalEvent::UseMagstripe => "      chip unreadable: swipe the card".into(),
+        TerminalEvent::InsertCard { reason } => format!("      {reason}"),
+        TerminalEvent::WaitingForPassword { .. } => "      waiting for the customer's password".into(),
+        TerminalEvent::QrShown { order_no, .. } => format!("      code shown for order {order_no}"),
+        TerminalEvent::Cancelling { order_no } => format!("      cancelling order {order_no}"),
+        TerminalEvent::Reversing { .. } => "      no answer from the host: reversing".into(),
+        TerminalEvent::RiskAlert { rule, verdict, .. } => format!("      risk control: {verdict} ({rule})"),
+        TerminalEvent::Printing { copy } => format!("      printing the {copy} copy"),
+        _ => return None,
+    })
+}
+
+pub async fn day(dir: &Path, show: bool) -> Result<Summary, CliError> {
+    let started = Instant::now();
+    let progress = Arc::new(Progress(show));
+    progress.line("PosKit demo: a merchant's day against the built-in simulators");
+    let hosts = SimHosts::start(SimHostsOptions {
+        user_paying_delay: Duration::from_millis(1500),
+        review_delay: 1,
+    })
+    .await
+    .map_err(|e| CliError::failed(format!("cannot start the simulators on loopback: {e}")))?;
+    progress.line(&format!(
+        "  simulators on loopback TLS: platform {}, acquirer {}, QR gateway {}",
+        hosts.platform.base_url(),
+        hosts.acquirer.addr(),
+        hosts.gateway.base_url()
+    ));
+
+    let reader = SimReader::new();
+    let printer_progress = progress.clone();
+    let events = EventLog::with_observer(Arc::new(move |e: &TerminalEvent| {
+        if let Some(line) = describe(e) {
+            printer_progress.line(&line);
+        }
+    }));
+    let devices = Devices {
+        reader: Arc::new(reader.clone()),
+        pin_pad: Arc::new(reader.pin_pad()),
+        listener: Arc::new(events.clone()),
+    };
+    let config = hosts.terminal_config(dir, SERIAL, merchant());
+    // The demo's terminal lives for one run: a random key-encryption key
+    // held in memory stands in for the device's hardware keystore.
+    let keystore = KekKeystore::random().map_err(|e| CliError::failed(format!("key store: {e}")))?;
+    let terminal = Terminal::open(config, &keystore, devices)
+        .await
+        .map_err(failed("opening the terminal"))?;
+
+    // Onboarding: application, review, binding, the acquirer learns the
+    // terminal, sign-in with the parameter download.
+    terminal.apply(&form()).await.map_err(failed("applying"))?;
+    progress.line("  applied to the merchant platform: under review");
+    for _ in 0..10 {
+        if !matches!(terminal.lifecycle().await, Lifecycle::UnderReview { .. }) {
+            break;
+        }
+        terminal.refresh_review().await.map_err(failed("review"))?;
+    }
+    terminal.bind(SERIAL, "P10").await.map_err(failed("binding"))?;
+    let device = terminal
+        .lifecycle()
+        .await
+        .device()
+        .cloned()
+        .ok_or_else(|| CliError::failed("binding did not give the terminal its ids"))?;
+    progress.line(&format!(
+        "  bound: merchant {}, terminal {}",
+        device.merchant_id, device.terminal_id
+    ));
+    hosts.enrol(&device.terminal_id).map_err(CliError::failed)?;
+    let signed = terminal.sign_in().await.map_err(failed("signing in"))?;
+    progress.line(&format!(
+        "  signed in: batch {}, {} parameter records loaded ({:.1} s since start)",
+        signed.batch_no,
+        signed.parameters,
+        started.elapsed().as_secs_f64()
+    ));
+    terminal
+        .change_settlement_card("246810", "6222020000000000018", "Li Wei", "ICBC", "102100000001")
+        .await
+        .map_err(failed("changing the settlement card"))?;
+    terminal
+        .refresh_card_change()
+        .await
+        .map_err(failed("card change"))?;
+    progress.line("  settlement card changed and confirmed by the platform");
+
+    let steps = script::day();
+    let total = steps.len();
+    let mut done: Vec<DayTxn> = Vec::new();
+    let mut references: Vec<Option<Reference>> = Vec::new();
+    for (i, step) in steps.iter().enumerate() {
+        let n = i + 1;
+        progress.line(&format!("[{n:>2}/{total}] {}", step.label));
+        let t0 = Instant::now();
+        let result = play(&terminal, &hosts, &reader, step, &references).await;
+        let txn = DayTxn::new(n, step.label, result);
+        progress.line(&format!(
+            "      -> {} ({:.1} s)",
+            txn.line(),
+            t0.elapsed().as_secs_f64()
+        ));
+        references.push(txn.reference.clone());
+        done.push(txn);
+    }
+    let _ = events.take();
+
+    terminal.flush().await.map_err(failed("sending what is owed"))?;
+    let settlement = terminal.settle().await.map_err(failed("settling"))?;
+    progress.line(&format!(
+        "  settled batch {}: {} ({} sales {}, {} refunds {})",
+        settlement.batch_no,
+        if settlement.balanced {
+            "balanced"
+        } else {
+            "NOT balanced"
+        },
+        settlement.debit_count,
+        super::report::money(settlement.debit_amount),
+        settlement.credit_count,
+        super::report::money(settlement.credit_amount),
+    ));
+    let transactions = terminal
+        .transactions(0, i64::MAX)
+        .await
+        .map_err(failed("listing transactions"))?;
+    let reconciliation = terminal
+        .with_store(|s| Reconciliation::check(s, &hosts.acquirer, &device.terminal_id, Some(&hosts.gateway)))
+        .await
+        .map_err(|e| CliError::failed(format!("reading the journal: {e}")))?;
+    Ok(Summary {
+        merchant_id: device.merchant_id,
+        terminal_id: device.terminal_id,
+        transactions: done,
+        journal: transactions,
+        settlement: Some(settlement),
+        reconciliation,
+        elapsed_ms: started.elapsed().as_millis() as u64,
+    })
+}
+
+async fn play(
+    terminal: &Terminal,
+    hosts: &SimHosts,
+    reader: &SimReader,
+    step: &Step,
+    refs: &[Option<Reference>],
+) -> Result<TxnOutcome, String> {
+    let earlier = |of: usize| {
+        refs.get(of - 1)
+            .cloned()
+            .flatten()
+            .ok_or_else(|| format!("step {of} left nothing to refer to"))
+    };
+    let cancel = Cancel::new();
+    let result = match &step.action {
+        Action::Card { kind, amount, cards } => {
+            for c in cards {
+                reader.present(c.clone());
+            }
+            match kind {
+                CardKind::Sale => terminal.sale(*amount, SaleMethod::Card, &cancel).await,
+                CardKind::PreAuth => terminal.pre_auth(*amount, &cancel).await,
+                CardKind::Balance => terminal.balance_inquiry(&cancel).await,
+            }
+        }
+        Action::QrScan { code, amount } => {
+            terminal
+                .sale(*amount, SaleMethod::QrScan { code: (*code).into() }, &cancel)
+                .await
+        }
+        Action::QrShow { wallet, amount } => {
+            // The customer scans the code on the screen and pays a moment
+            // later.
+            let gateway = &hosts.gateway;
+            let customer = async {
+                for _ in 0..100 {
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                    let waiting = gateway
+                        .orders()
+                        .into_iter()
+                        .find(|o| o.amount == *amount && gateway.customer_pays(&o.order_no).is_ok());
+                    if waiting.is_some() {
+                        return;
+                    }
+                }
+            };
+            let sale = terminal.sale(*amount, SaleMethod::QrShow { wallet: *wallet }, &cancel);
+            let (result, ()) = tokio::join!(sale, customer);
+            result
+        }
+        Action::Void { of } => terminal.void(&earlier(*of)?).await,
+        Action::Refund { of, amount } => terminal.refund(&earlier(*of)?, *amount).await,
+        Action::Complete { of, amount } => terminal.complete(&earlier(*of)?, *amount).await,
+    };
+    result.map_err(|e| e.to_string())
+}
