@@ -416,3 +416,44 @@ async fn payments_wait_for_binding_and_sign_in() {
     assert!(w.terminal.sign_in().await.is_err());
     assert!(w.terminal.settle().await.is_err());
 }
+
+#[tokio::test]
+async fn a_reversal_owed_at_a_restart_is_sent_after_reopening() {
+    let w = world("api-restart").await;
+    w.reader.present(Presentation::Insert("visa-contact".into()));
+    let lost = w
+        .terminal
+        .sale(5_598, SaleMethod::Card, &Cancel::new())
+        .await
+        .unwrap();
+    assert_eq!(lost.status, TxnStatus::Reversed);
+    let World {
+        hosts, terminal, dir, ..
+    } = w;
+    // The reversal may have gone already; either way the journal owes the
+    // host nothing after the restart and a flush.
+    drop(terminal);
+    let mut w = common::terminal::open(hosts, dir).await;
+    assert!(!w.terminal_id.is_empty(), "the binding survives the restart");
+    w.terminal.flush().await.unwrap();
+    let owed = w.terminal.with_store(|s| s.has_reversal_pending().unwrap()).await;
+    assert!(!owed);
+    let entry = w
+        .hosts
+        .acquirer
+        .ledger(&w.terminal_id)
+        .into_iter()
+        .find(|e| e.amount == 5_598);
+    assert!(entry.is_none_or(|e| e.state == EntryState::Reversed));
+    // And the terminal takes payments again without a new sign-in.
+    w.reader
+        .present(Presentation::Tap("mastercard-contactless".into()));
+    let o = w
+        .terminal
+        .sale(1_200, SaleMethod::Card, &Cancel::new())
+        .await
+        .unwrap();
+    assert!(o.approved(), "{o:?}");
+    w.terminal_id = w.terminal.lifecycle().await.device().unwrap().terminal_id.clone();
+    reconciled(&w).await;
+}

@@ -37,6 +37,9 @@ impl Reconciliation {
         let mut r = Reconciliation::default();
         let ledger = acquirer.ledger(terminal_id);
         let last_batch = store.counters()?.last_batch;
+        // Offline approvals the host learns of from their advice, once it
+        // is forwarded: until then it rightly does not know them.
+        let advice_owed: Vec<_> = store.pending_saf()?.iter().map(|e| e.txn_id).collect();
         let mut rows: Vec<TransactionRecord> = Vec::new();
         for batch in 1..=last_batch {
             rows.extend(store.transactions_in_batch(batch)?);
@@ -61,6 +64,7 @@ impl Reconciliation {
                 (TxnState::Voided, Some(EntryState::Voided)) => true,
                 (TxnState::Reversed, Some(EntryState::Reversed) | None) => true,
                 (TxnState::Declined | TxnState::Aborted, None) => true,
+                (TxnState::Approved, None) => advice_owed.contains(&rec.id),
                 // Approved by the host, refused by the card: reversed.
                 (TxnState::Declined, Some(EntryState::Reversed)) => true,
                 _ => false,
