@@ -5,7 +5,8 @@
 //!
 //! It holds the binding lifecycle ([`binding::BindingService`]), the
 //! acquirer link and card flows ([`host::HostLink`], [`card`]) and the QR
-//! flows ([`qr::QrLink`]).
+//! flows ([`qr::QrLink`]), and the risk rules both check before a request
+//! goes out ([`risk::RiskEngine`]).
 
 pub mod binding;
 mod cancel;
@@ -14,6 +15,7 @@ mod error;
 pub mod host;
 pub mod params;
 pub mod qr;
+pub mod risk;
 
 pub use binding::{BindingService, Report};
 pub use cancel::Cancel;
