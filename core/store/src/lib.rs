@@ -3,7 +3,8 @@
 //!
 //! Owns: the transaction journal and its state machine, the reversal and
 //! store-and-forward queues, counters (STAN, invoice, batch), settlement
-//! batches, QR orders and their refunds, the key vault (envelope encryption under a keystore
+//! batches, QR orders and their refunds, risk decisions and the counts
+//! risk rules judge by, the key vault (envelope encryption under a keystore
 //! the app supplies), card data at rest (PAN encrypted, keyed hash,
 //! masked), the hash-chained audit trail, the fault log, settings blobs,
 //! and encrypted backups.
@@ -37,6 +38,7 @@ mod journal;
 mod qr;
 mod qr_refunds;
 mod queues;
+mod risk;
 mod schema;
 mod settings;
 mod vault;
@@ -60,6 +62,7 @@ pub use journal::{
 pub use qr::{NewQrOrder, QrFlow, QrOrder, QrOrderState, Wallet};
 pub use qr_refunds::{NewQrRefund, QrRefund, QrRefundState};
 pub use queues::{ReversalEntry, ReversalStatus, SafEntry, SafId, SafKind, SafStatus};
+pub use risk::{NewRiskDecision, RiskDecisionId, RiskDecisionRecord, Verdict};
 pub use schema::CURRENT_VERSION as SCHEMA_VERSION;
 pub use settings::keys as setting_keys;
 pub use vault::{

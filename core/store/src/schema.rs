@@ -222,6 +222,40 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
             ALTER TABLE qr_orders ADD COLUMN expires_at INTEGER;
         ",
     },
+    Migration {
+        name: "risk decisions",
+        sql: "
+            -- Every risk decision, allow included, committed before the
+            -- request it judged may leave (DESIGN rule 4). A blocked request
+            -- has no transaction or order: this row is its only record. The
+            -- card appears only as the store's keyed hash (the same HMAC as
+            -- transactions.pan_hash), never as a PAN.
+            CREATE TABLE risk_decisions (
+                id                INTEGER PRIMARY KEY AUTOINCREMENT,
+                at                INTEGER NOT NULL,
+                kind              TEXT NOT NULL,
+                amount            INTEGER NOT NULL CHECK (amount >= 0),
+                currency          TEXT NOT NULL,
+                entry_mode        TEXT NOT NULL,
+                pan_hash          BLOB CHECK (pan_hash IS NULL OR length(pan_hash) = 32),
+                verdict           TEXT NOT NULL CHECK (verdict IN ('allow', 'review', 'block')),
+                rule              TEXT,
+                reason            TEXT NOT NULL,
+                txn_id            INTEGER REFERENCES transactions(id),
+                merchant_order_no TEXT REFERENCES qr_orders(merchant_order_no),
+                CHECK (verdict != 'block' OR (txn_id IS NULL AND merchant_order_no IS NULL))
+            );
+            CREATE INDEX risk_decisions_by_time ON risk_decisions(at);
+            CREATE INDEX risk_decisions_by_txn ON risk_decisions(txn_id);
+            -- What the rules count before each request: a card's recent
+            -- transactions, and the day's sales and entry modes. The old
+            -- pan_hash index is a prefix of the new one.
+            DROP INDEX transactions_by_pan_hash;
+            CREATE INDEX transactions_by_pan_hash ON transactions(pan_hash, created_at);
+            CREATE INDEX transactions_by_created ON transactions(created_at);
+            CREATE INDEX qr_orders_by_created ON qr_orders(created_at);
+        ",
+    },
 ];
 
 /// The schema version this code writes.

@@ -83,6 +83,15 @@ fn seed(conn: &Connection, version: i64) {
               VALUES ('ORDER-2', 'wechat_pay', 700, 'CNY', 'created', 1700000010, 1700000010, 'shown_code',
                 1700000130);
         ",
+        10 => "
+            INSERT INTO risk_decisions (at, kind, amount, currency, entry_mode, pan_hash, verdict, rule, reason,
+                txn_id)
+              VALUES (1700000011, 'sale', 1234, '156', 'contact', zeroblob(32), 'review', 'unusual_hours',
+                '23:10 local time is in the unusual hours 22:00-06:00', 1);
+            INSERT INTO risk_decisions (at, kind, amount, currency, entry_mode, verdict, rule, reason)
+              VALUES (1700000012, 'qr_sale', 900000, 'CNY', 'qr', 'block', 'per_transaction_limit',
+                'amount 900000 is over the per-transaction limit of 500000');
+        ",
         _ => panic!("no seed for version {version}: add one with the new migration"),
     };
     conn.execute_batch(sql).unwrap();
@@ -153,6 +162,18 @@ fn check_seeded(store: &mut Store, version: i64) {
                 store.qr_order("ORDER-1").unwrap().flow,
                 QrFlow::Micropay,
                 "default for old rows"
+            );
+        }
+        10 => {
+            let review = store.risk_decision_for_txn(TxnId(1)).unwrap().unwrap();
+            assert_eq!(
+                (review.verdict, review.rule.as_deref(), review.card_present),
+                (Verdict::Review, Some("unusual_hours"), true)
+            );
+            let since = store.risk_decisions_since(1_700_000_012).unwrap();
+            assert_eq!(
+                (since.len(), since[0].verdict, since[0].entry_mode),
+                (1, Verdict::Block, EntryMode::Qr)
             );
         }
         _ => unreachable!(),
@@ -286,11 +307,13 @@ fn no_table_has_a_column_for_track_data_cvv_or_pin_blocks() {
             }
         }
     }
-    // The PAN exists only encrypted, as a keyed hash, and masked.
+    // The PAN exists only encrypted, as a keyed hash, and masked; risk
+    // decisions carry the same keyed hash to count a card's attempts.
     pan_columns.sort();
     assert_eq!(
         pan_columns,
         [
+            "risk_decisions.pan_hash",
             "transactions.pan_encrypted",
             "transactions.pan_hash",
             "transactions.pan_masked"

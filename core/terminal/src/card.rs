@@ -93,7 +93,9 @@ fn pin_block(store: &Store, pin: &Pin, pan: &str) -> Result<[u8; 8]> {
 }
 
 /// Runs one card transaction of `kind` (sale, pre-authorisation, balance
-/// inquiry) from card detection to the outcome.
+/// inquiry) from card detection to the outcome. A request the risk rules
+/// block ends the card's session with a decline and returns
+/// [`TerminalError::RiskBlocked`].
 #[allow(clippy::too_many_arguments)]
 pub async fn card_transaction(
     host: &HostLink,
@@ -113,6 +115,7 @@ pub async fn card_transaction(
     let mut txn = None;
     let mut answer = None;
     let mut no_answer = None;
+    let mut blocked = None;
     let outcome = loop {
         let Some(action) = kernel.poll() else {
             kernel.abort("the kernel stopped without an outcome");
@@ -155,7 +158,21 @@ pub async fn card_transaction(
                     captured_pin = Some(pin_block(store, &pin, &request.card.pan)?);
                 }
                 let req = online_request(kind, amount, interface, &request, captured_pin, kernel);
-                let result = host.authorise(store, &req, now).await?;
+                let result = match host.authorise(store, &req, now).await {
+                    Err(e @ TerminalError::RiskBlocked { .. }) => {
+                        // Nothing went out: the card is told the request was
+                        // declined without going online, so it ends with an
+                        // AAC instead of being left mid-transaction.
+                        blocked = Some(e);
+                        kernel.provide(Input::Online(OnlineResponse {
+                            approved: false,
+                            response_code: *b"Z3",
+                            ..Default::default()
+                        }));
+                        continue;
+                    }
+                    other => other?,
+                };
                 let response = match result {
                     Ok(a) => {
                         txn = Some(a.id);
@@ -179,6 +196,9 @@ pub async fn card_transaction(
             Action::Done(outcome) => break *outcome,
         }
     };
+    if let Some(e) = blocked {
+        return Err(e);
+    }
     finish(host, store, kind, interface, &outcome, txn, now).await?;
     Ok(CardResult {
         txn: txn.or(outcome_txn(store, kind, interface, &outcome, now)?),

@@ -25,6 +25,13 @@ pub enum TerminalError {
     Qr(String),
     #[error("cancelled by the cashier; nothing was sent")]
     Cancelled,
+    /// A risk rule refused the request before it was journaled or sent;
+    /// the risk decision is its record.
+    #[error("declined by risk control ({rule}): {reason}; ask for another payment method")]
+    RiskBlocked { rule: String, reason: String },
+    /// The risk configuration cannot be used as it is.
+    #[error("risk rules: {0}; correct the risk configuration")]
+    RiskRules(String),
 }
 
 impl From<poskit_host::LinkFailure> for TerminalError {

@@ -6,6 +6,7 @@
 //! leaves, its provisional reversal is committed with the "sent" mark, and
 //! pending reversals go out before any new financial message.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use poskit_crypto::{Algorithm, SymmetricKey, kcv};
@@ -20,6 +21,7 @@ use poskit_store::{
 };
 
 use crate::error::{Result, TerminalError};
+use crate::risk::{RiskCheck, RiskEngine};
 
 /// Vault names of the working keys.
 pub const PIN_KEY: &str = "working-pin-key";
@@ -146,6 +148,7 @@ pub struct HostLink {
     pub currency: String,
     /// A reversal that cannot be sent waits this long before the next try.
     pub retry_backoff: Duration,
+    risk: Option<Arc<RiskEngine>>,
 }
 
 impl HostLink {
@@ -160,7 +163,14 @@ impl HostLink {
             ids,
             currency: "156".into(),
             retry_backoff: Duration::from_millis(200),
+            risk: None,
         }
+    }
+
+    /// Judges every sale, pre-authorisation and refund with `engine`
+    /// before it is journaled or sent (see [`RiskEngine::screens`]).
+    pub fn set_risk(&mut self, engine: Arc<RiskEngine>) {
+        self.risk = Some(engine);
     }
 
     fn key(store: &Store, name: &str) -> Result<SymmetricKey> {
@@ -359,16 +369,32 @@ impl HostLink {
         .map_err(to_err)
     }
 
-    /// A financial request: journaled, MACed, sent; the answer verified and
-    /// journaled. Pending reversals go first.
+    /// A financial request: judged by the risk rules (when set), journaled,
+    /// MACed, sent; the answer verified and journaled. Pending reversals go
+    /// first. A risk block is [`TerminalError::RiskBlocked`], with nothing
+    /// journaled but the decision and nothing sent.
     pub async fn authorise(
         &self,
         store: &mut Store,
         req: &Request,
         now: u64,
     ) -> Result<std::result::Result<Answer, NoAnswer>> {
-        self.send_reversals(store, now).await?;
         let mac_key = Self::key(store, MAC_KEY)?;
+        let decision = match &self.risk {
+            Some(engine) => engine.screen(
+                store,
+                &RiskCheck {
+                    kind: req.kind,
+                    amount: req.amount,
+                    currency: &self.currency,
+                    entry_mode: entry_mode(req.card.entry_mode),
+                    pan: req.card.pan.as_deref(),
+                    now,
+                },
+            )?,
+            None => None,
+        };
+        self.send_reversals(store, now).await?;
         let mut new = NewTransaction::new(
             req.kind,
             req.amount,
@@ -384,6 +410,9 @@ impl HostLink {
         new.original_id = req.original;
         new.icc_data = req.card.field55.clone();
         let recorded = store.record_new(&new)?;
+        if let Some(decision) = &decision {
+            store.link_risk_decision(decision.id, recorded.id)?;
+        }
         let mut request = self.build(store, req, &recorded)?;
         Self::stamp(&mut request, now);
         let packed = msg::seal(cup(), &mut request, &mac_key).map_err(to_err)?;

@@ -5,8 +5,9 @@
 //!
 //! It holds the binding lifecycle ([`binding::BindingService`]), the
 //! acquirer link and card flows ([`host::HostLink`], [`card`]) and the QR
-//! flows ([`qr::QrLink`]), and the [`Terminal`] over all of them with the
-//! app's devices ([`devices`]) and screen events ([`events`]).
+//! flows ([`qr::QrLink`]), the risk rules both check before a request
+//! goes out ([`risk::RiskEngine`]), and the [`Terminal`] over all of them
+//! with the app's devices ([`devices`]) and screen events ([`events`]).
 
 pub mod binding;
 mod cancel;
@@ -17,6 +18,7 @@ pub mod events;
 pub mod host;
 pub mod params;
 pub mod qr;
+pub mod risk;
 #[cfg(feature = "sim")]
 pub mod sim;
 mod terminal;

@@ -4,9 +4,10 @@ use super::*;
 
 impl QrLink {
     /// The customer shows a payment code and the terminal scanned it. A
-    /// code no wallet issues is refused before anything is journaled or
-    /// sent. Waits for the customer's password when the wallet asks for
-    /// it, up to the payment deadline, then cancels the order.
+    /// code no wallet issues, or a payment the risk rules block, is refused
+    /// before anything is journaled or sent. Waits for the customer's
+    /// password when the wallet asks for it, up to the payment deadline,
+    /// then cancels the order.
     pub async fn micropay(
         &self,
         store: &mut Store,
@@ -23,6 +24,7 @@ impl QrLink {
         if cancel.is_cancelled() {
             return Err(TerminalError::Cancelled);
         }
+        let decision = self.screen(store, amount, now)?;
         let clock = Clock::start(now);
         let deadline = Instant::now() + self.settings.payment_deadline;
         let order = self.new_order(
@@ -33,6 +35,7 @@ impl QrLink {
             now + self.settings.payment_deadline.as_secs(),
             now,
         )?;
+        Self::link_decision(store, decision, &order)?;
         let order_no = order.merchant_order_no.clone();
         events(QrEvent::Sending {
             order_no: order_no.clone(),

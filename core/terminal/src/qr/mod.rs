@@ -16,6 +16,7 @@ mod recovery;
 mod refunds;
 mod shown_code;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use poskit_host::gateway::{
@@ -32,6 +33,7 @@ use tokio::time::Instant;
 
 use crate::cancel::Cancel;
 use crate::error::{Result, TerminalError};
+use crate::risk::{RiskCheck, RiskDecision, RiskEngine};
 
 /// Who the merchant is, for the EMVCo merchant-presented codes the
 /// terminal draws itself.
@@ -264,13 +266,52 @@ fn outcome(order: &QrOrder, message: Option<String>) -> QrOutcome {
 pub struct QrLink {
     gateway: GatewayClient,
     settings: QrSettings,
+    risk: Option<Arc<RiskEngine>>,
 }
 impl QrLink {
     pub fn new(gateway: GatewayClient, settings: QrSettings) -> Self {
-        Self { gateway, settings }
+        Self {
+            gateway,
+            settings,
+            risk: None,
+        }
     }
 
     pub fn settings(&self) -> &QrSettings {
         &self.settings
+    }
+
+    /// Judges every QR payment (micropay, shown code) with `engine` before
+    /// its order is journaled or sent.
+    pub fn set_risk(&mut self, engine: Arc<RiskEngine>) {
+        self.risk = Some(engine);
+    }
+
+    /// The risk decision on a new QR sale of `amount`; a block is
+    /// [`TerminalError::RiskBlocked`]. No card number: a payment code is the
+    /// wallet's one-time token, not a card.
+    fn screen(&self, store: &mut Store, amount: u64, now: u64) -> Result<Option<RiskDecision>> {
+        let Some(engine) = &self.risk else {
+            return Ok(None);
+        };
+        engine.screen(
+            store,
+            &RiskCheck {
+                kind: poskit_store::TxnKind::QrSale,
+                amount,
+                currency: &self.settings.currency,
+                entry_mode: poskit_store::EntryMode::Qr,
+                pan: None,
+                now,
+            },
+        )
+    }
+
+    /// Links the decision an order went ahead under to it.
+    fn link_decision(store: &mut Store, decision: Option<RiskDecision>, order: &QrOrder) -> Result<()> {
+        if let Some(d) = decision {
+            store.link_risk_decision_to_qr_order(d.id, &order.merchant_order_no)?;
+        }
+        Ok(())
     }
 }

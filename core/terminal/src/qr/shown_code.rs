@@ -21,7 +21,8 @@ impl ShownCode {
 
 impl QrLink {
     /// Creates an order and the dynamic code for the customer to scan;
-    /// show it, then call [`QrLink::await_payment`].
+    /// show it, then call [`QrLink::await_payment`]. A payment the risk
+    /// rules block is refused before the order is journaled.
     pub async fn show_code(
         &self,
         store: &mut Store,
@@ -32,9 +33,11 @@ impl QrLink {
         if amount == 0 {
             return Err(TerminalError::Qr("the amount must be more than zero".into()));
         }
+        let decision = self.screen(store, amount, now)?;
         let clock = Clock::start(now);
         let lifetime = self.settings.code_lifetime.as_secs();
         let order = self.new_order(store, QrFlow::ShownCode, wallet, amount, now + lifetime, now)?;
+        Self::link_decision(store, decision, &order)?;
         let order_no = order.merchant_order_no.clone();
         let request = CreateOrderRequest {
             order_no: order_no.clone(),
