@@ -4,8 +4,9 @@
 //! the cores what they need.
 //!
 //! It holds the binding lifecycle ([`binding::BindingService`]), the
-//! acquirer link and card flows ([`host::HostLink`], [`card`]) and the QR
-//! flows ([`qr::QrLink`]).
+//! acquirer link and card flows ([`host::HostLink`], [`card`]), the
+//! closed-loop prepaid cards and the PBOC electronic cash balance
+//! ([`prepaid`]) and the QR flows ([`qr::QrLink`]).
 
 pub mod binding;
 mod cancel;
@@ -13,6 +14,7 @@ pub mod card;
 mod error;
 pub mod host;
 pub mod params;
+pub mod prepaid;
 pub mod qr;
 
 pub use binding::{BindingService, Report};
