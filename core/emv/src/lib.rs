@@ -17,6 +17,7 @@ mod contact;
 mod contactless;
 pub mod cvm;
 pub mod data;
+pub mod ec_balance;
 mod error;
 mod flow;
 mod hexser;

@@ -21,6 +21,13 @@
 //! | settlement              | 0500 |        | 00   | 201  |
 //! | batch upload            | 0320 | 000000 | 00   | 201  |
 //! | settlement end          | 0320 |        | 00   | 207  |
+//! | prepaid issue           | 0200 | 220060 | 70   | 000  |
+//! | prepaid top up          | 0200 | 220060 | 71   | 000  |
+//! | prepaid pay             | 0200 | 006000 | 72   | 000  |
+//! | prepaid balance         | 0200 | 316000 | 73   | 000  |
+//!
+//! The prepaid rows are PosKit's closed-loop stored-value extension
+//! (docs/prepaid.md); the cards' number range is [`prepaid::BIN`].
 //!
 //! Field 62 of a sign-in response: PIN key, MAC key and (optionally) track
 //! key, each 16 bytes encrypted (TDES ECB) under the terminal master key
@@ -53,7 +60,14 @@ pub mod network {
 /// Response codes (field 39) the terminal acts on.
 pub mod response {
     pub const APPROVED: &str = "00";
+    /// Invalid transaction; for a prepaid issue: the card is already issued.
+    pub const INVALID_TRANSACTION: &str = "12";
+    pub const UNKNOWN_CARD: &str = "14";
     pub const INSUFFICIENT_FUNDS: &str = "51";
+    /// A prepaid load would take the balance over the card's limit.
+    pub const EXCEEDS_LIMIT: &str = "61";
+    /// A prepaid card that has not been issued (activated) yet.
+    pub const NOT_ACTIVATED: &str = "78";
     pub const WRONG_PIN: &str = "55";
     pub const ISSUER_UNAVAILABLE: &str = "91";
     pub const DUPLICATE: &str = "94";
@@ -123,6 +137,45 @@ impl std::fmt::Debug for CardFields {
     }
 }
 
+/// Field 54 of a balance answer: account type 10 (default), amount type 02
+/// (available balance), currency, C (credit: a positive balance), 12
+/// digits of minor units; 20 characters.
+pub fn balance_field(balance: u64, currency: &str) -> String {
+    format!("1002{currency}C{:012}", balance % 1_000_000_000_000)
+}
+
+/// Reads [`balance_field`] back: the balance in minor units, negative for
+/// a D (debit) sign.
+pub fn parse_balance_field(field54: &str) -> Option<i64> {
+    let b = field54.as_bytes();
+    if b.len() != 20 || !field54.is_ascii() {
+        return None;
+    }
+    let amount: i64 = field54[8..].parse().ok()?;
+    match b[7] {
+        b'C' => Some(amount),
+        b'D' => Some(-amount),
+        _ => None,
+    }
+}
+
+/// The closed-loop prepaid programme's card numbers.
+pub mod prepaid {
+    /// The issuer identification number of the closed-loop cards: 9
+    /// (ISO/IEC 7812 major industry identifier for national use), so no
+    /// open-loop card shares the range. Card numbers are 16 to 19 digits
+    /// with a Luhn check digit.
+    pub const BIN: &str = "998801";
+
+    /// Whether `number` is in the programme's range: all digits, 16 to 19
+    /// of them, starting with [`BIN`] (the check digit is the caller's).
+    pub fn in_range(number: &str) -> bool {
+        (16..=19).contains(&number.len())
+            && number.bytes().all(|b| b.is_ascii_digit())
+            && number.starts_with(BIN)
+    }
+}
+
 /// The original transaction a void, completion or refund refers to.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Original {
@@ -188,11 +241,17 @@ pub fn mti_and_processing_code(kind: TypeCode) -> (u16, &'static str) {
         TypeCode::Void => (200, "200000"),
         TypeCode::Refund => (220, "200000"),
         TypeCode::Settlement => (500, "000000"),
+        // Digits 3-4 and 5-6 are the from and to account types; 60 is the
+        // stored-value account of a closed-loop card (docs/prepaid.md).
+        TypeCode::PrepaidIssue | TypeCode::PrepaidTopUp => (200, "220060"),
+        TypeCode::PrepaidPay => (200, "006000"),
+        TypeCode::PrepaidBalance => (200, "316000"),
     }
 }
 
 /// A financial request: inquiry, pre-auth and its void, completion and its
-/// void, sale, void, refund. Field 64 is added by [`seal`].
+/// void, sale, void, refund, the prepaid messages. Field 64 is added by
+/// [`seal`].
 #[allow(clippy::too_many_arguments)]
 pub fn financial(
     kind: TypeCode,
@@ -210,7 +269,7 @@ pub fn financial(
         m.set_digits(2, pan.clone());
     }
     m.set_digits(3, processing);
-    if kind != TypeCode::Inquiry {
+    if kind.carries_amount() {
         m.set_digits(4, format!("{amount:012}"));
     }
     m.set_digits(11, stan6(stan));
@@ -483,6 +542,66 @@ mod tests {
         assert_eq!(rev.mti.0, 400);
         assert!(rev.get(52).is_none() && rev.get(64).is_none());
         assert_eq!(rev.text(39), Some("98"));
+    }
+
+    #[test]
+    fn prepaid_messages_have_their_own_codes() {
+        let card = CardFields {
+            pan: Some("9988010000000014".into()),
+            entry_mode: Some(EntryMode::Manual),
+            ..CardFields::default()
+        };
+        let taken = [
+            TypeCode::Inquiry,
+            TypeCode::PreAuth,
+            TypeCode::PreAuthVoid,
+            TypeCode::Completion,
+            TypeCode::CompletionVoid,
+            TypeCode::Sale,
+            TypeCode::Void,
+            TypeCode::Refund,
+            TypeCode::Settlement,
+        ];
+        let prepaid = [
+            (TypeCode::PrepaidIssue, "70", "220060"),
+            (TypeCode::PrepaidTopUp, "71", "220060"),
+            (TypeCode::PrepaidPay, "72", "006000"),
+            (TypeCode::PrepaidBalance, "73", "316000"),
+        ];
+        for (kind, code, processing) in prepaid {
+            assert!(kind.is_prepaid());
+            assert_eq!(TypeCode::from_code(code), Some(kind));
+            assert!(
+                taken
+                    .iter()
+                    .all(|t| t.code() != code && mti_and_processing_code(*t).1 != processing)
+            );
+            let m = financial(kind, &ids(), 5, 1, 2_000, &card, None, "156").unwrap();
+            assert_eq!(m.digits(3), Some(processing));
+            assert_eq!(m.digits(60), Some(format!("{code}000001000").as_str()));
+            // The balance inquiry carries no amount, like the card one.
+            assert_eq!(m.get(4).is_some(), kind != TypeCode::PrepaidBalance);
+        }
+        assert!(taken.iter().all(|t| !t.is_prepaid()));
+    }
+
+    #[test]
+    fn field_54_round_trips() {
+        assert_eq!(balance_field(123_456, "156"), "1002156C000000123456");
+        assert_eq!(parse_balance_field("1002156C000000123456"), Some(123_456));
+        assert_eq!(parse_balance_field("1002156D000000000001"), Some(-1));
+        assert_eq!(parse_balance_field("1002156X000000000001"), None);
+        assert_eq!(parse_balance_field("1156C000000123456"), None);
+        assert_eq!(parse_balance_field("1002156C0000001234\u{e9}"), None);
+    }
+
+    #[test]
+    fn prepaid_range() {
+        assert!(prepaid::in_range("9988010000000014"));
+        assert!(prepaid::in_range("9988010000000000012"));
+        assert!(!prepaid::in_range("998801000000001"));
+        assert!(!prepaid::in_range("6230580000000000013"));
+        assert!(!prepaid::in_range("998801000000001X"));
     }
 
     #[test]

@@ -6,7 +6,8 @@
 //! issuer-side conventions a host simulator needs), [`ca`] (test CA keys
 //! and a kernel configuration that trusts them), [`rsa_key`] (the private
 //! RSA operation only simulators need), the network simulators
-//! [`platform`] (merchant platform), [`acquirer`] (card host) and
+//! [`platform`] (merchant platform), [`acquirer`] (card host, with the
+//! closed-loop prepaid accounts of docs/prepaid.md) and
 //! [`gateway`] (QR payment gateway and its wallets), which share one TEST
 //! ONLY certificate and one server plumbing. Does not own: the kernel, the
 //! terminal-side checks (core/emv), or the clients (`poskit-host`, whose

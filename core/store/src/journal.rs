@@ -70,7 +70,8 @@ macro_rules! text_enum {
 pub(crate) use text_enum;
 
 text_enum! {
-    /// What a transaction does (UnionPay field 60.1 types and the QR flows).
+    /// What a transaction does (UnionPay field 60.1 types, the QR flows and
+    /// the closed-loop prepaid card messages of docs/prepaid.md).
     TxnKind, "a transaction kind" {
         Sale = "sale",
         Void = "void",
@@ -82,6 +83,13 @@ text_enum! {
         BalanceInquiry = "balance_inquiry",
         QrSale = "qr_sale",
         QrRefund = "qr_refund",
+        /// A closed-loop card activated with its first load.
+        PrepaidIssue = "prepaid_issue",
+        /// A load onto an issued closed-loop card.
+        PrepaidTopUp = "prepaid_top_up",
+        /// A purchase paid from a closed-loop card's stored value.
+        PrepaidPay = "prepaid_pay",
+        PrepaidBalance = "prepaid_balance",
     }
 }
 
@@ -103,7 +111,14 @@ impl TxnKind {
             TxnKind::PreAuthVoid | TxnKind::Completion => &[TxnKind::PreAuth],
             TxnKind::CompletionVoid => &[TxnKind::Completion],
             TxnKind::QrRefund => &[TxnKind::QrSale],
-            TxnKind::Sale | TxnKind::PreAuth | TxnKind::BalanceInquiry | TxnKind::QrSale => &[],
+            TxnKind::Sale
+            | TxnKind::PreAuth
+            | TxnKind::BalanceInquiry
+            | TxnKind::QrSale
+            | TxnKind::PrepaidIssue
+            | TxnKind::PrepaidTopUp
+            | TxnKind::PrepaidPay
+            | TxnKind::PrepaidBalance => &[],
         }
     }
 
@@ -116,14 +131,27 @@ impl TxnKind {
     }
 
     /// Whether approved transactions of this kind count in settlement
-    /// totals: money moves (sales, completions, refunds). Voids cancel their
-    /// original instead, which then no longer counts; pre-authorisations
-    /// and inquiries move no money.
+    /// totals: money moves (sales, completions, refunds, purchases paid
+    /// with a prepaid card). Voids cancel their original instead, which then
+    /// no longer counts; pre-authorisations and inquiries move no money.
+    /// Prepaid loads (issue, top up) are not card sales: the cashier took
+    /// the customer's money for the card programme, which settles loads
+    /// with the merchant outside the card batch (docs/prepaid.md).
     pub fn counts_in_totals(self) -> bool {
         matches!(
             self,
-            TxnKind::Sale | TxnKind::Completion | TxnKind::Refund | TxnKind::QrSale | TxnKind::QrRefund
+            TxnKind::Sale
+                | TxnKind::Completion
+                | TxnKind::Refund
+                | TxnKind::QrSale
+                | TxnKind::QrRefund
+                | TxnKind::PrepaidPay
         )
+    }
+
+    /// A load of stored value onto a closed-loop card.
+    pub fn is_prepaid_load(self) -> bool {
+        matches!(self, TxnKind::PrepaidIssue | TxnKind::PrepaidTopUp)
     }
 
     fn is_qr(self) -> bool {

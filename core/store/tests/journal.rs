@@ -728,3 +728,43 @@ fn the_store_can_move_to_another_thread() {
     fn check<T: Send>() {}
     check::<poskit_store::Store>();
 }
+
+#[test]
+fn prepaid_purchases_count_as_debits_and_loads_not_at_all() {
+    let (_, mut store) = fresh("prepaid-totals");
+    let card = "9988010000000014";
+    let mut at = T0;
+    let mut approve = |store: &mut poskit_store::Store, kind: TxnKind, amount: u64| {
+        at += 1;
+        let mut new = NewTransaction::new(kind, amount, "156", EntryMode::Manual, at);
+        new.pan = Some(Pan::new(card).unwrap());
+        let rec = store.record_new(&new).unwrap();
+        store.mark_sent(rec.id, at).unwrap();
+        store.record_response(rec.id, &approved("1", "2"), at).unwrap();
+        rec.id
+    };
+    approve(&mut store, TxnKind::PrepaidIssue, 50_000);
+    approve(&mut store, TxnKind::PrepaidTopUp, 20_000);
+    approve(&mut store, TxnKind::PrepaidPay, 1_500);
+    approve(&mut store, TxnKind::PrepaidPay, 2_500);
+    approve(&mut store, TxnKind::PrepaidBalance, 0);
+    approve(&mut store, TxnKind::Sale, 700);
+    let totals = store.close_batch(T0 + 100).unwrap();
+    let lines: Vec<_> = totals.lines.iter().map(|l| (l.kind, l.count, l.amount)).collect();
+    assert_eq!(
+        lines,
+        vec![(TxnKind::PrepaidPay, 2, 4_000), (TxnKind::Sale, 1, 700)],
+        "purchases paid from stored value are debits; loads and inquiries are not card sales"
+    );
+    assert!(TxnKind::PrepaidIssue.is_prepaid_load() && TxnKind::PrepaidTopUp.is_prepaid_load());
+    assert!(!TxnKind::PrepaidPay.is_prepaid_load());
+    // The loads stay in the journal for the cashier's cash count.
+    let loads: u64 = store
+        .transactions_in_batch(1)
+        .unwrap()
+        .iter()
+        .filter(|r| r.kind.is_prepaid_load())
+        .map(|r| r.amount)
+        .sum();
+    assert_eq!(loads, 70_000);
+}

@@ -6,7 +6,7 @@
 use poskit_store::testing::{Needle, files_under, scan_for_card_data, test_data_root};
 
 /// Every card number the tests and simulators use, settlement cards included.
-const TEST_PANS: [&str; 16] = [
+const TEST_PANS: [&str; 21] = [
     "4761739001010010",
     "4761739001010028",
     "4761739001010036",
@@ -23,6 +23,12 @@ const TEST_PANS: [&str; 16] = [
     "6250940000000001",
     "4012345678909",
     "4111111111111111",
+    // Closed-loop prepaid cards (docs/prepaid.md).
+    "9988010000000014",
+    "9988010000000022",
+    "9988010000000030",
+    "9988010000000048",
+    "9988010000000055",
 ];
 
 #[test]

@@ -75,7 +75,7 @@ fn entry_mode(interface: Interface) -> EntryMode {
 }
 
 /// An online PIN block (ISO format 0) under the working PIN key.
-fn pin_block(store: &Store, pin: &Pin, pan: &str) -> Result<[u8; 8]> {
+pub(crate) fn pin_block(store: &Store, pin: &Pin, pan: &str) -> Result<[u8; 8]> {
     let key = store
         .get_key(PIN_KEY)?
         .ok_or_else(|| TerminalError::Io("no PIN key: sign in first".into()))?;

@@ -114,6 +114,10 @@ fn type_code(kind: TxnKind) -> TypeCode {
         TxnKind::Completion => TypeCode::Completion,
         TxnKind::CompletionVoid => TypeCode::CompletionVoid,
         TxnKind::BalanceInquiry => TypeCode::Inquiry,
+        TxnKind::PrepaidIssue => TypeCode::PrepaidIssue,
+        TxnKind::PrepaidTopUp => TypeCode::PrepaidTopUp,
+        TxnKind::PrepaidPay => TypeCode::PrepaidPay,
+        TxnKind::PrepaidBalance => TypeCode::PrepaidBalance,
     }
 }
 
@@ -620,7 +624,9 @@ impl HostLink {
         let mut totals = Totals::default();
         for line in &closed.lines {
             match line.kind {
-                TxnKind::Sale | TxnKind::Completion | TxnKind::QrSale => {
+                // A purchase paid from a prepaid card is a sale to the
+                // merchant; prepaid loads never reach the totals.
+                TxnKind::Sale | TxnKind::Completion | TxnKind::QrSale | TxnKind::PrepaidPay => {
                     totals.debit_amount += line.amount;
                     totals.debit_count += line.count as u16;
                 }

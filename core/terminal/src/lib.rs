@@ -4,10 +4,12 @@
 //! the cores what they need.
 //!
 //! It holds the binding lifecycle ([`binding::BindingService`]), the
-//! acquirer link and card flows ([`host::HostLink`], [`card`]) and the QR
-//! flows ([`qr::QrLink`]), the risk rules both check before a request
-//! goes out ([`risk::RiskEngine`]), and the [`Terminal`] over all of them
-//! with the app's devices ([`devices`]) and screen events ([`events`]).
+//! acquirer link and card flows ([`host::HostLink`], [`card`]), the
+//! closed-loop prepaid cards and the PBOC electronic cash balance
+//! ([`prepaid`]), the QR flows ([`qr::QrLink`]), the risk rules checked
+//! before a request goes out ([`risk::RiskEngine`]), and the [`Terminal`]
+//! over all of them with the app's devices ([`devices`]) and screen events
+//! ([`events`]).
 
 pub mod binding;
 mod cancel;
@@ -17,6 +19,7 @@ mod error;
 pub mod events;
 pub mod host;
 pub mod params;
+pub mod prepaid;
 pub mod qr;
 pub mod risk;
 #[cfg(feature = "sim")]

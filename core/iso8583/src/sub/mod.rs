@@ -24,10 +24,18 @@ pub enum TypeCode {
     Void,
     Refund,
     Settlement,
+    /// Closed-loop prepaid card: activation with its first load.
+    PrepaidIssue,
+    /// Closed-loop prepaid card: a load onto an issued card.
+    PrepaidTopUp,
+    /// Closed-loop prepaid card: a purchase paid from the stored value.
+    PrepaidPay,
+    /// Closed-loop prepaid card: the stored value's balance.
+    PrepaidBalance,
 }
 
 impl TypeCode {
-    const ALL: [(TypeCode, &'static str); 9] = [
+    const ALL: [(TypeCode, &'static str); 13] = [
         (TypeCode::Inquiry, "01"),
         (TypeCode::PreAuth, "10"),
         (TypeCode::PreAuthVoid, "11"),
@@ -37,6 +45,12 @@ impl TypeCode {
         (TypeCode::Void, "23"),
         (TypeCode::Refund, "25"),
         (TypeCode::Settlement, "30"),
+        // PosKit's closed-loop prepaid extension (docs/prepaid.md): codes
+        // the table above leaves free.
+        (TypeCode::PrepaidIssue, "70"),
+        (TypeCode::PrepaidTopUp, "71"),
+        (TypeCode::PrepaidPay, "72"),
+        (TypeCode::PrepaidBalance, "73"),
     ];
 
     /// The two digits of 60.1.
@@ -49,6 +63,20 @@ impl TypeCode {
 
     pub fn from_code(code: &str) -> Option<TypeCode> {
         Self::ALL.iter().find(|(_, c)| *c == code).map(|(t, _)| *t)
+    }
+
+    /// The closed-loop prepaid messages (docs/prepaid.md).
+    pub fn is_prepaid(self) -> bool {
+        matches!(
+            self,
+            TypeCode::PrepaidIssue | TypeCode::PrepaidTopUp | TypeCode::PrepaidPay | TypeCode::PrepaidBalance
+        )
+    }
+
+    /// Whether the request carries an amount (field 4): every financial
+    /// type but the two balance inquiries.
+    pub fn carries_amount(self) -> bool {
+        !matches!(self, TypeCode::Inquiry | TypeCode::PrepaidBalance)
     }
 }
 

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use poskit_crypto::pin::{Pan, PinBlockFormat, decrypt_pin_block};
 use poskit_crypto::{RandomSource, SymmetricKey, SystemRandom};
-use poskit_iso8583::cup::{self as conv, WrappedKey, network};
+use poskit_iso8583::cup::{self as conv, WrappedKey, balance_field, network};
 use poskit_iso8583::sub::{Field48, Field60, Field61, Totals, TypeCode};
 use poskit_iso8583::{Message, Mti, cup};
 use poskit_tlv::Tag;
@@ -20,6 +20,11 @@ use super::{AcquirerSimConfig, WorkingKeys, code};
 use crate::issuer::PutDataScript;
 use crate::platform::SimClock;
 use crate::virtual_card::profile::masked_pan;
+
+mod prepaid;
+
+use prepaid::PrepaidAccount;
+pub use prepaid::prepaid_card_number;
 
 /// What the connection does with a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,6 +74,9 @@ pub(crate) struct Host {
     terminals: BTreeMap<String, TerminalState>,
     ledger: Vec<LedgerEntry>,
     balances: HashMap<AccountKey, u64>,
+    /// Closed-loop prepaid cards, apart from the card accounts: an unknown
+    /// one holds nothing (not [`AcquirerSimConfig::initial_balance`]).
+    prepaid: HashMap<AccountKey, PrepaidAccount>,
     /// Salts the account keys (see [`AccountKey`]).
     salt: [u8; 16],
     answered: HashMap<DedupeKey, Cached>,
@@ -100,24 +108,16 @@ fn amount_of(m: &Message) -> Option<u64> {
     m.digits(4)?.parse().ok()
 }
 
-/// Field 54: account type 10 (default), amount type 02 (available
-/// balance), currency, C (credit: a positive balance), 12 digits.
-pub fn balance_field(balance: u64, currency: &str) -> String {
-    format!("1002{currency}C{:012}", balance % 1_000_000_000_000)
-}
-
-/// Reads [`balance_field`] back: the balance in minor units, negative for
-/// a D (debit) sign.
-pub fn parse_balance_field(field54: &str) -> Option<i64> {
-    let b = field54.as_bytes();
-    if b.len() != 20 || !field54.is_ascii() {
-        return None;
-    }
-    let amount: i64 = field54[8..].parse().ok()?;
-    match b[7] {
-        b'C' => Some(amount),
-        b'D' => Some(-amount),
-        _ => None,
+/// The amount table of the module documentation: a decline, or how the
+/// answer leaves.
+fn amount_rule(amount: u64) -> Result<Fault, &'static str> {
+    match amount % 100 {
+        51 => Err(code::INSUFFICIENT_FUNDS),
+        55 => Err(code::WRONG_PIN),
+        91 => Err(code::ISSUER_UNAVAILABLE),
+        98 => Ok(Fault::Hold),
+        99 => Ok(Fault::BadMac),
+        _ => Ok(Fault::None),
     }
 }
 
@@ -137,6 +137,7 @@ impl Host {
             terminals: BTreeMap::new(),
             ledger: Vec::new(),
             balances: HashMap::new(),
+            prepaid: HashMap::new(),
             answered: HashMap::new(),
             received: Vec::new(),
             duplicates: 0,
@@ -493,6 +494,9 @@ impl Host {
                     m.set_text(39, code::FORMAT_ERROR);
                     return Fault::None;
                 }
+                if kind.is_prepaid() {
+                    return self.prepaid(&ctx, kind, keys, request, m);
+                }
                 self.financial(&ctx, kind, keys, request, m)
             }
             400 => {
@@ -614,24 +618,13 @@ impl Host {
         );
         let mut fault = Fault::None;
         if rule_applies {
-            let decline = match amount % 100 {
-                51 => Some(code::INSUFFICIENT_FUNDS),
-                55 => Some(code::WRONG_PIN),
-                91 => Some(code::ISSUER_UNAVAILABLE),
-                98 => {
-                    fault = Fault::Hold;
-                    None
+            match amount_rule(amount) {
+                Ok(f) => fault = f,
+                Err(c) => {
+                    self.answer_icc(m, verified.as_ref(), pan.as_deref(), c);
+                    m.set_text(39, c);
+                    return Fault::None;
                 }
-                99 => {
-                    fault = Fault::BadMac;
-                    None
-                }
-                _ => None,
-            };
-            if let Some(c) = decline {
-                self.answer_icc(m, verified.as_ref(), pan.as_deref(), c);
-                m.set_text(39, c);
-                return Fault::None;
             }
         }
         let acct = pan
@@ -840,6 +833,7 @@ impl Host {
         self.ledger[i].state = EntryState::Reversed;
         let amount = e.amount as i128;
         match e.kind {
+            k if k.is_prepaid() => self.reverse_prepaid(&e),
             TypeCode::Sale => self.move_money(e.account, amount),
             TypeCode::Completion => {
                 self.move_money(e.account, amount);
@@ -956,7 +950,9 @@ impl Host {
             .ledger
             .iter()
             .any(|e| e.terminal_id == ctx.tid && e.batch == ctx.batch && e.stan == original_stan);
-        if let Some(k @ (TypeCode::Sale | TypeCode::Completion | TypeCode::Refund)) = kind {
+        if let Some(k @ (TypeCode::Sale | TypeCode::Completion | TypeCode::Refund | TypeCode::PrepaidPay)) =
+            kind
+        {
             if !known {
                 self.ledger.push(LedgerEntry {
                     terminal_id: ctx.tid.clone(),
@@ -1177,15 +1173,6 @@ mod tests {
             m.mti = Mti(200);
             conv::seal(cup(), &mut m, &keys.mac_key).unwrap()
         })
-    }
-
-    #[test]
-    fn field_54_round_trips() {
-        assert_eq!(balance_field(123_456, "156"), "1002156C000000123456");
-        assert_eq!(parse_balance_field("1002156C000000123456"), Some(123_456));
-        assert_eq!(parse_balance_field("1002156D000000000001"), Some(-1));
-        assert_eq!(parse_balance_field("1002156X000000000001"), None);
-        assert_eq!(parse_balance_field("1156C000000123456"), None);
     }
 
     proptest! {

@@ -88,14 +88,15 @@ pub struct LedgerEntry {
 
 impl LedgerEntry {
     /// Whether it counts in settlement totals, exactly as the terminal's
-    /// store counts: sales and completions as debits, refunds as credits,
-    /// in the states approved and refunded (a refunded sale still counts
-    /// as a sale; the refund is its own line); voided and reversed ones
-    /// not at all; pre-authorisations, inquiries and voids move no money.
+    /// store counts: sales, completions and prepaid purchases as debits,
+    /// refunds as credits, in the states approved and refunded (a refunded
+    /// sale still counts as a sale; the refund is its own line); voided and
+    /// reversed ones not at all; pre-authorisations, inquiries and voids
+    /// move no money, and prepaid loads are not card sales.
     pub fn counts_in_totals(&self) -> bool {
         matches!(
             self.kind,
-            TypeCode::Sale | TypeCode::Completion | TypeCode::Refund
+            TypeCode::Sale | TypeCode::Completion | TypeCode::Refund | TypeCode::PrepaidPay
         ) && matches!(self.state, EntryState::Approved | EntryState::Refunded)
     }
 }

@@ -99,8 +99,9 @@
 //!   [`AcquirerSim::set_put_data`] (left out if they would push field 55
 //!   over 255 bytes).
 //! - **Amount rule**, by the last two digits of field 4 in minor units, for
-//!   sale, pre-authorisation, completion and refund (voids carry their
-//!   original's amount and inquiries none, so the rule skips them):
+//!   sale, pre-authorisation, completion, refund and the prepaid issue, top
+//!   up and pay (voids carry their original's amount and inquiries none, so
+//!   the rule skips them):
 //!
 //! | amount ends in | answer |
 //! |---|---|
@@ -134,11 +135,38 @@
 //!
 //! Response codes: `00` approved, `03` merchant id not the terminal's, `05`
 //! cryptogram not genuine, `12` invalid transaction for the original's
-//! state, `13` invalid amount, `14` unknown card, `25` original not found,
-//! `30` format error, `40` function not supported, `51` insufficient funds,
-//! `55` wrong PIN, `91` issuer unavailable, `94` duplicate STAN with other
+//! state (or a prepaid card already issued), `13` invalid amount, `14`
+//! unknown card, `25` original not found, `30` format error, `40` function
+//! not supported, `51` insufficient funds, `55` wrong PIN, `61` prepaid
+//! balance limit exceeded, `78` prepaid card not issued, `91` issuer
+//! unavailable, `94` duplicate STAN with other
 //! content, `96` system malfunction, `97` terminal not registered, `99` PIN
 //! block unreadable, `A0` MAC error or not signed in.
+//!
+//! # Closed-loop prepaid cards (60.1 `70`-`73`, docs/prepaid.md)
+//!
+//! Cards of [`poskit_iso8583::cup::prepaid::BIN`] with a valid check digit
+//! ([`prepaid_card_number`] makes them) have a stored-value account here,
+//! apart from the card accounts above; a number outside the range or with
+//! a wrong check digit is `14`. In this order: PIN block (when sent; under
+//! the PIN key with the card number, unreadable `99`), the amount rule
+//! (issue, top up and pay), then the account:
+//! - **Issue** (70): an active card is refused `12`; otherwise the card is
+//!   activated with the load, and the PIN of field 52 (if any) becomes its
+//!   PIN.
+//! - **Top up** (71): a card not issued is `78`; the load is added.
+//! - A load that would take the balance over
+//!   [`AcquirerSimConfig::prepaid_max_balance`] is `61`.
+//! - **Pay** (72): not issued `78`; a card issued with a PIN needs it above
+//!   [`AcquirerSimConfig::prepaid_pin_free_limit`], and a PIN sent must be
+//!   right (`55`); more than the balance is `51`.
+//! - **Balance** (73): not issued `78`.
+//!
+//! Approved: `00`, 37, 38, a ledger entry, and field 54 = the balance after
+//! the operation ([`balance_field`]). In the settlement totals a purchase is
+//! a debit like a sale; loads and inquiries are not card sales and do not
+//! count. A reversal takes a load off again (an issue's also leaves the card
+//! not issued) and pays a purchase back.
 //!
 //! # Reversal (0400)
 //!
@@ -160,15 +188,16 @@
 //! - **Script result advice** (0620): recorded ([`AcquirerSim::script_results`]). `00`.
 //! - **Settlement** (0500, field 48): the terminal's domestic totals against
 //!   the ledger's for that terminal and batch (60.2), counted exactly as
-//!   `poskit_store` does: debits = sales + completions, credits = refunds,
-//!   in the states approved and refunded; voided and reversed entries,
-//!   pre-auths, inquiries and voids not at all. All test cards are
+//!   `poskit_store` does: debits = sales + completions + prepaid purchases,
+//!   credits = refunds, in the states approved and refunded; voided and
+//!   reversed entries, pre-auths, inquiries, voids and prepaid loads not at
+//!   all. All test cards are
 //!   domestic, so foreign totals must be zero. The answer (`00`) echoes 48
 //!   with each result digit 1 (balanced) or 2 (not balanced); balanced
 //!   closes the batch.
 //! - **Batch upload** (0320, 60.3 `201`): each line is recorded
-//!   ([`AcquirerSim::batch_uploads`]); a sale, completion or refund the
-//!   ledger lacks joins it (source [`EntrySource::BatchUpload`]). `00`.
+//!   ([`AcquirerSim::batch_uploads`]); a sale, completion, refund or prepaid
+//!   purchase the ledger lacks joins it (source [`EntrySource::BatchUpload`]). `00`.
 //! - **Settlement end** (0320, 60.3 `207`): `00`, the batch is closed, and
 //!   the terminal's batch number moves on; the answer's 60.2 is the next
 //!   batch number (the next sign-in gives it too).
@@ -191,8 +220,9 @@ use poskit_iso8583::sub::{Totals, TypeCode};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-pub use host::{balance_field, parse_balance_field};
+pub use host::prepaid_card_number;
 pub use ledger::{EntryRef, EntrySource, EntryState, LedgerEntry, ScriptResult, UploadLine};
+pub use poskit_iso8583::cup::{balance_field, parse_balance_field};
 
 use crate::issuer::PutDataScript;
 use crate::platform::{SimClock, TerminalRecord};
@@ -210,6 +240,8 @@ pub mod code {
     pub const FORMAT_ERROR: &str = "30";
     pub const NOT_SUPPORTED: &str = "40";
     pub const INSUFFICIENT_FUNDS: &str = "51";
+    pub const EXCEEDS_LIMIT: &str = "61";
+    pub const NOT_ACTIVATED: &str = "78";
     pub const WRONG_PIN: &str = "55";
     pub const ISSUER_UNAVAILABLE: &str = "91";
     pub const DUPLICATE: &str = "94";
@@ -220,8 +252,8 @@ pub mod code {
 }
 
 /// The MTI of a financial request type as packed (decimal: 200 is 0200):
-/// inquiry, completion and its void, sale and void 0200; pre-auth and its
-/// void 0100; refund 0220; settlement 0500.
+/// inquiry, completion and its void, sale, void and the prepaid messages
+/// 0200; pre-auth and its void 0100; refund 0220; settlement 0500.
 pub fn request_mti(kind: TypeCode) -> u16 {
     match kind {
         TypeCode::PreAuth | TypeCode::PreAuthVoid => 100,
@@ -231,7 +263,11 @@ pub fn request_mti(kind: TypeCode) -> u16 {
         | TypeCode::Completion
         | TypeCode::CompletionVoid
         | TypeCode::Sale
-        | TypeCode::Void => 200,
+        | TypeCode::Void
+        | TypeCode::PrepaidIssue
+        | TypeCode::PrepaidTopUp
+        | TypeCode::PrepaidPay
+        | TypeCode::PrepaidBalance => 200,
     }
 }
 
@@ -262,6 +298,12 @@ pub struct AcquirerSimConfig {
     /// Every card account's balance until it moves, minor units. Default
     /// 100,000,000 (1,000,000.00).
     pub initial_balance: u64,
+    /// The most a closed-loop prepaid card may hold, minor units: a load
+    /// past it is declined `61`. Default 500,000 (5,000.00).
+    pub prepaid_max_balance: u64,
+    /// A prepaid card issued with a PIN pays up to this much without it,
+    /// minor units. Default 30,000 (300.00).
+    pub prepaid_pin_free_limit: u64,
     /// Field 32 of the answers. Default `00010000`.
     pub acquirer_id: String,
     /// Fields 12, 13 and 15 of the answers.
@@ -288,6 +330,8 @@ impl Default for AcquirerSimConfig {
             max_parameter_bytes: 511,
             first_batch: 1,
             initial_balance: 100_000_000,
+            prepaid_max_balance: 500_000,
+            prepaid_pin_free_limit: 30_000,
             acquirer_id: "00010000".into(),
             clock: SimClock::system(),
             terminals: Vec::new(),
@@ -442,6 +486,16 @@ impl AcquirerSim {
 
     pub fn set_balance(&self, pan: &str, amount: u64) {
         self.shared.lock().set_balance(pan, amount);
+    }
+
+    /// A closed-loop prepaid card's stored value, minor units; `None` while
+    /// the card is not issued (or its issue was reversed).
+    pub fn prepaid_balance(&self, card_number: &str) -> Option<u64> {
+        self.shared
+            .lock()
+            .prepaid_account(card_number)
+            .filter(|a| a.active)
+            .map(|a| a.balance)
     }
 }
 

@@ -4,10 +4,12 @@
 //! A [`VirtualCard`] implements [`Card`]: it selects by name (PSE
 //! `1PAY.SYS.DDF01` with its directory record, PPSE `2PAY.SYS.DDF01` with
 //! the directory in BF0C, AIDs with partial names and P2 = 02 for the next
-//! occurrence), and answers GET PROCESSING OPTIONS, READ RECORD, GET DATA,
-//! GET CHALLENGE, VERIFY (plaintext and enciphered PIN), INTERNAL
-//! AUTHENTICATE, GENERATE AC (with CDA), EXTERNAL AUTHENTICATE and the
-//! issuer script commands, per EMV 4.3 Books 1-3, Visa qVSDC (fDDA),
+//! occurrence), and answers GET PROCESSING OPTIONS, READ RECORD, GET DATA
+//! (with the PBOC electronic cash balance 9F79, its limit 9F77 and reset
+//! threshold 9F6D on profiles with a purse), GET CHALLENGE, VERIFY
+//! (plaintext and enciphered PIN), INTERNAL AUTHENTICATE, GENERATE AC
+//! (with CDA), EXTERNAL AUTHENTICATE and the issuer script commands, per
+//! EMV 4.3 Books 1-3, Visa qVSDC (fDDA),
 //! Mastercard M/Chip (CDA) and UnionPay qPBOC. Every response ends with a
 //! status word; no command bytes make it panic.
 //!
@@ -110,8 +112,8 @@ use crate::card::{Card, CardError};
 
 pub use apdu::Sw;
 pub use profile::{
-    Application, ContactlessBehaviour, ContactlessKind, Interface, OdaMethod, OfflineRisk, Profile, Removal,
-    Scheme,
+    Application, ContactlessBehaviour, ContactlessKind, ElectronicCash, Interface, OdaMethod, OfflineRisk,
+    Profile, Removal, Scheme,
 };
 
 use apdu::{Command, respond};
@@ -245,6 +247,7 @@ pub struct VirtualCard {
     card_blocked: bool,
     blocked_by_pin: bool,
     put_data: BTreeMap<u32, Vec<u8>>,
+    electronic_cash: Option<ElectronicCash>,
     scripts_applied: u32,
     log: VecDeque<Vec<u8>>,
     random: CardRandom,
@@ -327,6 +330,7 @@ impl VirtualCard {
             card_blocked: false,
             blocked_by_pin: false,
             put_data: BTreeMap::new(),
+            electronic_cash: profile.electronic_cash,
             scripts_applied: 0,
             log: VecDeque::new(),
             random: CardRandom::seeded(&seed),
@@ -389,6 +393,16 @@ impl VirtualCard {
     /// The last online ATC register (9F13).
     pub fn last_online_atc(&self) -> u16 {
         self.last_online_atc
+    }
+
+    /// The electronic cash purse as the card holds it now.
+    pub fn electronic_cash(&self) -> Option<ElectronicCash> {
+        self.electronic_cash
+    }
+
+    /// Sets the purse (a test's way to load it); `None` takes it away.
+    pub fn set_electronic_cash(&mut self, purse: Option<ElectronicCash>) {
+        self.electronic_cash = purse;
     }
 
     /// Issuer script commands applied successfully since personalisation.

@@ -93,6 +93,19 @@ pub struct OfflineRisk {
     pub consecutive_limit: u8,
 }
 
+/// PBOC electronic cash (JR/T 0025): the offline purse inside a UnionPay
+/// debit or credit application, read with GET DATA. Amounts in minor
+/// units; the card answers them as n12 (6 BCD bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ElectronicCash {
+    /// 9F79: what the purse holds.
+    pub balance: u64,
+    /// 9F77: the most it may hold.
+    pub balance_limit: u64,
+    /// 9F6D: below this balance the issuer reloads it (automatic top-up).
+    pub reset_threshold: u64,
+}
+
 /// When the card leaves the reader on its own (the `pulled` profile).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Removal {
@@ -185,6 +198,9 @@ pub struct Profile {
     pub data_authentication_code: [u8; 2],
     pub offline: OfflineRisk,
     pub contactless: Option<ContactlessBehaviour>,
+    /// The electronic cash purse (UnionPay profiles); `None` answers GET
+    /// DATA of its tags with 6A88.
+    pub electronic_cash: Option<ElectronicCash>,
     /// Special behaviours for the test profiles.
     pub decline_offline: bool,
     pub damaged_issuer_certificate: bool,
@@ -373,6 +389,7 @@ fn visa_contact() -> Profile {
             consecutive_limit: 5,
         },
         contactless: None,
+        electronic_cash: None,
         decline_offline: false,
         damaged_issuer_certificate: false,
         removal: Removal::Never,
@@ -505,6 +522,12 @@ fn unionpay_contact() -> Profile {
         icc_key: RsaKeyPair::from_hex(&test_keys::ICC_UNIONPAY),
         icc_cert_serial: [0x00, 0x30, 0x01],
         data_authentication_code: [0xDA, 0xC3],
+        // 500.00 in the purse, 1,000.00 at most, reloaded below 100.00.
+        electronic_cash: Some(ElectronicCash {
+            balance: 50_000,
+            balance_limit: 100_000,
+            reset_threshold: 10_000,
+        }),
         ..visa_contact()
     }
 }

@@ -111,6 +111,16 @@ impl VirtualCard {
             0x9F17 => vec![self.pin_tries],
             0x9F13 => self.last_online_atc.to_be_bytes().to_vec(),
             0x9F4F => records::LOG_FORMAT.to_vec(),
+            // PBOC electronic cash: n12 amounts (JR/T 0025).
+            0x9F79 | 0x9F77 | 0x9F6D => {
+                let purse = self.electronic_cash.ok_or(Sw::DATA_NOT_FOUND)?;
+                let amount = match tag {
+                    0x9F79 => purse.balance,
+                    0x9F77 => purse.balance_limit,
+                    _ => purse.reset_threshold,
+                };
+                poskit_emv::data::u64_to_bcd(amount, 6)
+            }
             0x9F14 => self
                 .put_data
                 .get(&tag)

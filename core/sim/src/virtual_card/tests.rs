@@ -126,3 +126,58 @@ proptest! {
         }
     }
 }
+
+fn get_data(card: &mut VirtualCard, tag: u16) -> Vec<u8> {
+    let [p1, p2] = tag.to_be_bytes();
+    card.transceive(&[0x80, 0xCA, p1, p2, 0x00])
+        .expect("card present")
+}
+
+fn select_first(card: &mut VirtualCard) -> Vec<u8> {
+    let aid = card.profile().applications[0].aid.clone();
+    let mut select = vec![0x00, 0xA4, 0x04, 0x00, aid.len() as u8];
+    select.extend_from_slice(&aid);
+    select.push(0x00);
+    card.transceive(&select).expect("card present")
+}
+
+#[test]
+fn unionpay_cards_answer_the_electronic_cash_tags() {
+    for name in ["unionpay-contact", "unionpay-qpboc"] {
+        let mut card = VirtualCard::named(name).unwrap();
+        // Not before an application is selected (Book 3 6.5.7).
+        assert_eq!(get_data(&mut card, 0x9F79), [0x69, 0x85]);
+        assert!(select_first(&mut card).ends_with(&[0x90, 0x00]));
+        assert_eq!(
+            get_data(&mut card, 0x9F79),
+            [0x9F, 0x79, 0x06, 0, 0, 0, 0x05, 0, 0, 0x90, 0x00],
+            "{name}: 500.00 as n12"
+        );
+        assert_eq!(
+            get_data(&mut card, 0x9F77),
+            [0x9F, 0x77, 0x06, 0, 0, 0, 0x10, 0, 0, 0x90, 0x00]
+        );
+        assert_eq!(
+            get_data(&mut card, 0x9F6D),
+            [0x9F, 0x6D, 0x06, 0, 0, 0, 0x01, 0, 0, 0x90, 0x00]
+        );
+        card.set_electronic_cash(Some(ElectronicCash {
+            balance: 123_456,
+            balance_limit: 200_000,
+            reset_threshold: 0,
+        }));
+        assert_eq!(
+            get_data(&mut card, 0x9F79),
+            [0x9F, 0x79, 0x06, 0, 0, 0, 0x12, 0x34, 0x56, 0x90, 0x00]
+        );
+        card.set_electronic_cash(None);
+        assert_eq!(get_data(&mut card, 0x9F79), [0x6A, 0x88]);
+    }
+    let mut visa = VirtualCard::named("visa-contact").unwrap();
+    select_first(&mut visa);
+    assert_eq!(
+        get_data(&mut visa, 0x9F79),
+        [0x6A, 0x88],
+        "no purse on a Visa card"
+    );
+}
