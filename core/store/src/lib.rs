@@ -5,8 +5,9 @@
 //! store-and-forward queues, counters (STAN, invoice, batch), settlement
 //! batches, QR orders and their refunds, the key vault (envelope encryption under a keystore
 //! the app supplies), card data at rest (PAN encrypted, keyed hash,
-//! masked), the hash-chained audit trail, the fault log, settings blobs,
-//! and encrypted backups.
+//! masked), the receipt-only details of card transactions, the
+//! hash-chained audit trail, the fault log, settings blobs, and encrypted
+//! backups.
 //!
 //! Does not own: what to send or when (core/host, core/terminal), the
 //! binding rules (core/binding), the platform keystore (the app, through
@@ -37,6 +38,7 @@ mod journal;
 mod qr;
 mod qr_refunds;
 mod queues;
+mod receipt_details;
 mod schema;
 mod settings;
 mod vault;
@@ -60,6 +62,7 @@ pub use journal::{
 pub use qr::{NewQrOrder, QrFlow, QrOrder, QrOrderState, Wallet};
 pub use qr_refunds::{NewQrRefund, QrRefund, QrRefundState};
 pub use queues::{ReversalEntry, ReversalStatus, SafEntry, SafId, SafKind, SafStatus};
+pub use receipt_details::{CryptogramKind, ReceiptDetails, Verification};
 pub use schema::CURRENT_VERSION as SCHEMA_VERSION;
 pub use settings::keys as setting_keys;
 pub use vault::{

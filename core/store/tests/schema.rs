@@ -83,6 +83,12 @@ fn seed(conn: &Connection, version: i64) {
               VALUES ('ORDER-2', 'wechat_pay', 700, 'CNY', 'created', 1700000010, 1700000010, 'shown_code',
                 1700000130);
         ",
+        10 => "
+            INSERT INTO receipt_details (txn_id, app_label, aid, cryptogram_type, cryptogram, tvr, tsi, cvm,
+                signature_required, created_at)
+              VALUES (1, 'VISA CREDIT', 'A0000000031010', 'TC', 'A1B2C3D4E5F60708', '0000008000', 'E800',
+                'signature', 1, 1700000011);
+        ",
         _ => panic!("no seed for version {version}: add one with the new migration"),
     };
     conn.execute_batch(sql).unwrap();
@@ -154,6 +160,17 @@ fn check_seeded(store: &mut Store, version: i64) {
                 QrFlow::Micropay,
                 "default for old rows"
             );
+        }
+        10 => {
+            let details = store.receipt_details(TxnId(1)).unwrap().unwrap();
+            assert_eq!(details.app_label.as_deref(), Some("VISA CREDIT"));
+            assert_eq!(
+                details.cryptogram,
+                Some((CryptogramKind::Tc, "A1B2C3D4E5F60708".into()))
+            );
+            assert_eq!(details.verification, Verification::Signature);
+            assert!(details.signature_required);
+            assert_eq!(details.balance, None);
         }
         _ => unreachable!(),
     }

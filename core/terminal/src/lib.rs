@@ -4,16 +4,19 @@
 //! the cores what they need.
 //!
 //! It holds the binding lifecycle ([`binding::BindingService`]), the
-//! acquirer link and card flows ([`host::HostLink`], [`card`]) and the QR
-//! flows ([`qr::QrLink`]).
+//! acquirer link and card flows ([`host::HostLink`], [`card`]), the QR
+//! flows ([`qr::QrLink`]), receipts and the printer ([`receipt`]) and the
+//! fault log ([`faults`]).
 
 pub mod binding;
 mod cancel;
 pub mod card;
 mod error;
+pub mod faults;
 pub mod host;
 pub mod params;
 pub mod qr;
+pub mod receipt;
 
 pub use binding::{BindingService, Report};
 pub use cancel::Cancel;
