@@ -11,20 +11,90 @@ use crate::error::{Result, StoreError};
 use crate::journal::{TxnId, text_enum};
 
 text_enum! {
-    /// Fault classes.
+    /// Fault classes. The stored names never change: a name written by an
+    /// earlier version must still read back.
     FaultCategory, "a fault category" {
+        /// The card could not be read: the reader failed, the chip did not
+        /// answer properly, the stripe did not decode.
         CardReader = "card_reader",
+        /// The card was pulled out (or moved off the field) mid-session.
+        CardRemoved = "card_removed",
+        /// The card itself refused or is unusable (blocked, expired,
+        /// unsupported application).
         Card = "card",
         PinPad = "pin_pad",
         Printer = "printer",
+        /// No connection, or it broke before an answer came.
         Network = "network",
+        /// Sent, no answer in time.
         HostTimeout = "host_timeout",
+        /// The host answered with a message the terminal cannot accept.
         HostError = "host_error",
+        /// A MAC failed, ours at the host or the host's here.
         Mac = "mac",
+        /// Host declines by response-code group: insufficient funds (51).
+        DeclineFunds = "decline_funds",
+        /// Wrong PIN or PIN tries exceeded (55, 75, 38).
+        DeclinePin = "decline_pin",
+        /// The issuer could not be reached (91, 92, 96).
+        DeclineIssuerUnavailable = "decline_issuer_unavailable",
+        /// Refer to the card issuer (01, 02).
+        DeclineRefer = "decline_refer",
+        /// The card is not accepted: invalid, expired, restricted, lost or
+        /// stolen (04, 07, 14, 33, 41, 43, 54, 62).
+        DeclineCard = "decline_card",
+        /// Any other decline code.
+        DeclineOther = "decline_other",
+        /// The key vault, the platform keystore, or a working key missing
+        /// or failing its check.
         Keys = "keys",
+        /// A setting or downloaded parameter the terminal cannot work
+        /// with, or an operation the terminal's state does not allow.
+        Configuration = "configuration",
         Qr = "qr",
         Storage = "storage",
         Other = "other",
+    }
+}
+
+impl FaultCategory {
+    /// A short English name for reports.
+    pub const fn label(self) -> &'static str {
+        match self {
+            FaultCategory::CardReader => "card read",
+            FaultCategory::CardRemoved => "card removed",
+            FaultCategory::Card => "card refused",
+            FaultCategory::PinPad => "PIN pad",
+            FaultCategory::Printer => "printer",
+            FaultCategory::Network => "network",
+            FaultCategory::HostTimeout => "host timeout",
+            FaultCategory::HostError => "host error",
+            FaultCategory::Mac => "MAC",
+            FaultCategory::DeclineFunds => "host decline: insufficient funds (51)",
+            FaultCategory::DeclinePin => "host decline: PIN (55, 75, 38)",
+            FaultCategory::DeclineIssuerUnavailable => "host decline: issuer unavailable (91, 92, 96)",
+            FaultCategory::DeclineRefer => "host decline: refer to issuer (01, 02)",
+            FaultCategory::DeclineCard => "host decline: card not accepted (04, 07, 14, 33, 41, 43, 54, 62)",
+            FaultCategory::DeclineOther => "host decline: other",
+            FaultCategory::Keys => "keystore",
+            FaultCategory::Configuration => "configuration",
+            FaultCategory::Qr => "QR",
+            FaultCategory::Storage => "storage",
+            FaultCategory::Other => "other",
+        }
+    }
+
+    /// Whether this is a host decline.
+    pub const fn is_decline(self) -> bool {
+        matches!(
+            self,
+            FaultCategory::DeclineFunds
+                | FaultCategory::DeclinePin
+                | FaultCategory::DeclineIssuerUnavailable
+                | FaultCategory::DeclineRefer
+                | FaultCategory::DeclineCard
+                | FaultCategory::DeclineOther
+        )
     }
 }
 
@@ -103,6 +173,17 @@ impl Store {
         Ok(out)
     }
 
+    /// How many transactions were created since `since` (unix seconds):
+    /// the denominator of the fault rates.
+    pub fn transaction_count_since(&self, since: i64) -> Result<u64> {
+        let n: i64 = self.conn.query_row(
+            "SELECT COUNT(*) FROM transactions WHERE created_at >= ?1",
+            [since],
+            |r| r.get(0),
+        )?;
+        u64::try_from(n).map_err(|_| StoreError::Corrupt { what: "a count" })
+    }
+
     /// Faults (of `category`, or all) per 100 transactions created since
     /// `since`; `None` without transactions.
     pub fn fault_rate(&self, category: Option<FaultCategory>, since: i64) -> Result<Option<f64>> {
@@ -111,18 +192,34 @@ impl Store {
             params![since, category.map(|c| c.as_str())],
             |r| r.get(0),
         )?;
-        let txns: i64 = self.conn.query_row(
-            "SELECT COUNT(*) FROM transactions WHERE created_at >= ?1",
-            [since],
-            |r| r.get(0),
-        )?;
-        Ok(rate_per_100(faults.max(0) as u64, txns.max(0) as u64))
+        let txns = self.transaction_count_since(since)?;
+        Ok(rate_per_100(faults.max(0) as u64, txns))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stored_names_of_earlier_versions_still_read() {
+        for name in [
+            "card_reader",
+            "card",
+            "pin_pad",
+            "printer",
+            "network",
+            "host_timeout",
+            "host_error",
+            "mac",
+            "keys",
+            "qr",
+            "storage",
+            "other",
+        ] {
+            assert_eq!(FaultCategory::parse(name).unwrap().as_str(), name);
+        }
+    }
 
     #[test]
     fn rate_is_per_hundred_and_undefined_without_transactions() {

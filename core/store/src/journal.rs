@@ -969,6 +969,24 @@ impl Store {
         )
     }
 
+    /// How many transactions created since `since` (unix seconds) are in
+    /// each state, for diagnostics; states without any are left out.
+    pub fn transaction_state_counts(&self, since: i64) -> Result<Vec<(TxnState, u64)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT state, COUNT(*) FROM transactions WHERE created_at >= ?1 GROUP BY state ORDER BY state",
+        )?;
+        let mut rows = stmt.query([since])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            let n: i64 = r.get(1)?;
+            out.push((
+                TxnState::parse(&r.get::<_, String>(0)?)?,
+                u64::try_from(n).map_err(|_| StoreError::Corrupt { what: "a count" })?,
+            ));
+        }
+        Ok(out)
+    }
+
     /// Transactions paid with `pan`, found through the keyed hash (the PAN
     /// itself is never searched in clear), oldest first.
     pub fn find_by_card(&self, pan: &Pan) -> Result<Vec<TransactionRecord>> {

@@ -6,8 +6,9 @@
 //! batches, QR orders and their refunds, risk decisions and the counts
 //! risk rules judge by, the key vault (envelope encryption under a keystore
 //! the app supplies), card data at rest (PAN encrypted, keyed hash,
-//! masked), the hash-chained audit trail, the fault log, settings blobs,
-//! and encrypted backups.
+//! masked), the receipt-only details of card transactions, the
+//! hash-chained audit trail, the fault log, settings blobs, and encrypted
+//! backups.
 //!
 //! Does not own: what to send or when (core/host, core/terminal), the
 //! binding rules (core/binding), the platform keystore (the app, through
@@ -39,6 +40,7 @@ mod qr;
 mod qr_refunds;
 mod queues;
 mod risk;
+mod receipt_details;
 mod schema;
 mod settings;
 mod vault;
@@ -63,6 +65,7 @@ pub use qr::{NewQrOrder, QrFlow, QrOrder, QrOrderState, Wallet};
 pub use qr_refunds::{NewQrRefund, QrRefund, QrRefundState};
 pub use queues::{ReversalEntry, ReversalStatus, SafEntry, SafId, SafKind, SafStatus};
 pub use risk::{NewRiskDecision, RiskDecisionId, RiskDecisionRecord, Verdict};
+pub use receipt_details::{CryptogramKind, ReceiptDetails, Verification};
 pub use schema::CURRENT_VERSION as SCHEMA_VERSION;
 pub use settings::keys as setting_keys;
 pub use vault::{

@@ -256,6 +256,27 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
             CREATE INDEX qr_orders_by_created ON qr_orders(created_at);
         ",
     },
+    Migration {
+        name: "receipt details",
+        sql: "
+            -- What a card receipt prints that the journal row does not keep.
+            -- Receipt-safe values only: the PAN, track data, PIN data and
+            -- CVV have no column here either.
+            CREATE TABLE receipt_details (
+                txn_id             INTEGER PRIMARY KEY REFERENCES transactions(id),
+                app_label          TEXT,
+                aid                TEXT,
+                cryptogram_type    TEXT,
+                cryptogram         TEXT,
+                tvr                TEXT,
+                tsi                TEXT,
+                cvm                TEXT NOT NULL,
+                signature_required INTEGER NOT NULL CHECK (signature_required IN (0, 1)),
+                balance            INTEGER,
+                created_at         INTEGER NOT NULL
+            );
+        ",
+    },
 ];
 
 /// The schema version this code writes.

@@ -92,6 +92,12 @@ fn seed(conn: &Connection, version: i64) {
               VALUES (1700000012, 'qr_sale', 900000, 'CNY', 'qr', 'block', 'per_transaction_limit',
                 'amount 900000 is over the per-transaction limit of 500000');
         ",
+        11 => "
+            INSERT INTO receipt_details (txn_id, app_label, aid, cryptogram_type, cryptogram, tvr, tsi, cvm,
+                signature_required, created_at)
+              VALUES (1, 'VISA CREDIT', 'A0000000031010', 'TC', 'A1B2C3D4E5F60708', '0000008000', 'E800',
+                'signature', 1, 1700000011);
+        ",
         _ => panic!("no seed for version {version}: add one with the new migration"),
     };
     conn.execute_batch(sql).unwrap();
@@ -175,6 +181,17 @@ fn check_seeded(store: &mut Store, version: i64) {
                 (since.len(), since[0].verdict, since[0].entry_mode),
                 (1, Verdict::Block, EntryMode::Qr)
             );
+        }
+        11 => {
+            let details = store.receipt_details(TxnId(1)).unwrap().unwrap();
+            assert_eq!(details.app_label.as_deref(), Some("VISA CREDIT"));
+            assert_eq!(
+                details.cryptogram,
+                Some((CryptogramKind::Tc, "A1B2C3D4E5F60708".into()))
+            );
+            assert_eq!(details.verification, Verification::Signature);
+            assert!(details.signature_required);
+            assert_eq!(details.balance, None);
         }
         _ => unreachable!(),
     }

@@ -22,6 +22,16 @@ const STATE_KEY: &str = "binding";
 /// The terminal master key's name in the key vault.
 pub const MASTER_KEY: &str = "terminal-master-key";
 
+/// The name of the binding lifecycle state saved in `store` ("bound",
+/// "active", ...), `None` when none was ever saved. For diagnostics: it
+/// reads the state without opening a [`BindingService`].
+pub fn stored_lifecycle(store: &Store) -> Result<Option<&'static str>> {
+    match store.get_setting::<String>(STATE_KEY)? {
+        Some(json) => Ok(Some(Binding::from_json(&json)?.lifecycle.name())),
+        None => Ok(None),
+    }
+}
+
 /// What an operation produced that the merchant should see.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Report {

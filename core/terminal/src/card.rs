@@ -5,14 +5,18 @@
 use poskit_crypto::pin::{Pan as PinPan, Pin, PinBlockFormat, encrypt_pin_block};
 use poskit_emv::magstripe::{SwipeDecision, Track2, swipe_decision};
 use poskit_emv::{
-    Action, Candidate, Decision, Input, Interface, Kernel, OnlineRequest, OnlineResponse, Outcome, PinEntry,
-    PinKind, PinRequest, TransactionParams,
+    Action, Candidate, CryptogramType, Cvm, Decision, Input, Interface, Kernel, OnlineRequest,
+    OnlineResponse, Outcome, PinEntry, PinKind, PinRequest, TransactionParams,
 };
 use poskit_iso8583::cup::{CardFields, EntryMode};
-use poskit_store::{EntryMode as StoreEntry, NewTransaction, Pan, SafKind, Store, TxnId, TxnKind};
+use poskit_store::{
+    CryptogramKind, EntryMode as StoreEntry, FaultCategory, NewTransaction, Pan, ReceiptDetails, SafKind,
+    Store, TxnId, TxnKind, Verification,
+};
 use poskit_tlv::Tag;
 
 use crate::error::{Result, TerminalError};
+use crate::faults;
 use crate::host::{Answer, HostLink, NoAnswer, PIN_KEY, Request};
 
 /// Why the reader could not exchange with the card.
@@ -78,7 +82,7 @@ fn entry_mode(interface: Interface) -> EntryMode {
 pub(crate) fn pin_block(store: &Store, pin: &Pin, pan: &str) -> Result<[u8; 8]> {
     let key = store
         .get_key(PIN_KEY)?
-        .ok_or_else(|| TerminalError::Io("no PIN key: sign in first".into()))?;
+        .ok_or_else(|| TerminalError::NoKey("no PIN key: sign in first".into()))?;
     let pan = PinPan::new(pan)?;
     let block = encrypt_pin_block(
         &key,
@@ -89,15 +93,36 @@ pub(crate) fn pin_block(store: &Store, pin: &Pin, pan: &str) -> Result<[u8; 8]> 
     )?;
     block
         .try_into()
-        .map_err(|_| TerminalError::Io("a format 0 PIN block is 8 bytes".into()))
+        .map_err(|_| poskit_crypto::CryptoError::PinBlock("a format 0 PIN block is 8 bytes").into())
 }
 
 /// Runs one card transaction of `kind` (sale, pre-authorisation, balance
 /// inquiry) from card detection to the outcome. A request the risk rules
 /// block ends the card's session with a decline and returns
 /// [`TerminalError::RiskBlocked`].
+///
+/// Its failures go to the fault log (see [`crate::faults`]): a card that
+/// could not be read or was pulled out, a decline or a request left
+/// without an answer, and the error it returns, if any. What the receipt
+/// needs from the card session (label, cryptogram, TVR, TSI, cardholder
+/// verification) is kept with the journal row.
 #[allow(clippy::too_many_arguments)]
 pub async fn card_transaction(
+    host: &HostLink,
+    store: &mut Store,
+    kernel: &mut Kernel,
+    params: TransactionParams,
+    kind: TxnKind,
+    reader: &mut dyn CardReader,
+    cardholder: &mut dyn Cardholder,
+    now: u64,
+) -> Result<CardResult> {
+    let result = run_card_session(host, store, kernel, params, kind, reader, cardholder, now).await;
+    faults::on_exit(store, result, now)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run_card_session(
     host: &HostLink,
     store: &mut Store,
     kernel: &mut Kernel,
@@ -116,6 +141,8 @@ pub async fn card_transaction(
     let mut answer = None;
     let mut no_answer = None;
     let mut blocked = None;
+    // The first reader failure: what ended the session, for the fault log.
+    let mut reader_fault: Option<(FaultCategory, String)> = None;
     let outcome = loop {
         let Some(action) = kernel.poll() else {
             kernel.abort("the kernel stopped without an outcome");
@@ -124,8 +151,16 @@ pub async fn card_transaction(
         match action {
             Action::Transmit(command) => match reader.transceive(&command) {
                 Ok(response) => kernel.handle_response(&response),
-                Err(ReaderError::Removed) => kernel.abort("card removed too early: present the card again"),
-                Err(ReaderError::Failed(e)) => kernel.abort(&format!("card reader failed: {e}")),
+                Err(ReaderError::Removed) => {
+                    let reason = "card removed too early: present the card again";
+                    reader_fault.get_or_insert((FaultCategory::CardRemoved, reason.into()));
+                    kernel.abort(reason);
+                }
+                Err(ReaderError::Failed(e)) => {
+                    let reason = format!("card reader failed: {e}");
+                    reader_fault.get_or_insert((FaultCategory::CardReader, reason.clone()));
+                    kernel.abort(&reason);
+                }
             },
             Action::Message(_) => {}
             Action::SelectApplication(c) => match cardholder.choose(&c) {
@@ -200,12 +235,113 @@ pub async fn card_transaction(
         return Err(e);
     }
     finish(host, store, kind, interface, &outcome, txn, now).await?;
+    let txn = txn.or(outcome_txn(store, kind, interface, &outcome, now)?);
+    if let Some((category, detail)) = reader_fault.or_else(|| session_fault(&outcome)) {
+        faults::note(store, category, &detail, txn, now);
+    }
+    if let Some(id) = txn {
+        let balance = answer
+            .as_ref()
+            .and_then(|a| a.balance.as_deref())
+            .and_then(balance_from_field54);
+        keep_receipt_details(store, id, &chip_details(&outcome, balance), now);
+    }
     Ok(CardResult {
-        txn: txn.or(outcome_txn(store, kind, interface, &outcome, now)?),
+        txn,
         outcome,
         answer,
         no_answer,
     })
+}
+
+/// A card session that ended in a fault of the card or its reading.
+/// Declines and lost answers are the host link's to record; a card that
+/// sends the cardholder elsewhere (another interface, the phone) or
+/// declines by its own risk rules is not at fault.
+fn session_fault(outcome: &Outcome) -> Option<(FaultCategory, String)> {
+    let reason = outcome.reason.clone().unwrap_or_default();
+    match outcome.decision {
+        Decision::Fallback => Some((FaultCategory::CardReader, format!("chip read failed: {reason}"))),
+        Decision::Terminated => Some((FaultCategory::CardReader, format!("card session ended: {reason}"))),
+        Decision::NotAccepted => Some((FaultCategory::Card, format!("card not accepted: {reason}"))),
+        Decision::DeclinedAfterHostApproval => Some((
+            FaultCategory::Card,
+            "the card declined after the host approved; the authorisation is reversed".into(),
+        )),
+        _ => None,
+    }
+}
+
+/// The receipt's view of a chip or contactless session.
+fn chip_details(outcome: &Outcome, balance: Option<i64>) -> ReceiptDetails {
+    let r = &outcome.receipt;
+    ReceiptDetails {
+        app_label: printable_label(&r.label),
+        aid: (!r.aid.is_empty()).then(|| r.aid.clone()),
+        cryptogram: outcome.cryptogram.map(|(kind, value)| {
+            let kind = match kind {
+                CryptogramType::Tc => CryptogramKind::Tc,
+                CryptogramType::Arqc => CryptogramKind::Arqc,
+                CryptogramType::Aac => CryptogramKind::Aac,
+            };
+            (kind, hex_digits(&value))
+        }),
+        tvr: Some(outcome.tvr.to_string()),
+        tsi: Some(outcome.tsi.to_string()),
+        verification: match outcome.cvm {
+            Cvm::NoCvm => Verification::NoCvm,
+            Cvm::Signature => Verification::Signature,
+            Cvm::OnlinePin => Verification::OnlinePin,
+            Cvm::OfflinePlaintextPin | Cvm::OfflineEncipheredPin => Verification::OfflinePin,
+            Cvm::OfflinePinAndSignature => Verification::OfflinePinAndSignature,
+            Cvm::ConsumerDevice => Verification::ConsumerDevice,
+            Cvm::Failed => Verification::Failed,
+            Cvm::NotPerformed => Verification::NotPerformed,
+        },
+        signature_required: r.signature_required,
+        balance,
+    }
+}
+
+/// The card's label as a receipt can print it (the store takes at most 32
+/// printable characters).
+fn printable_label(label: &str) -> Option<String> {
+    let clean: String = label
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .trim()
+        .chars()
+        .take(32)
+        .collect();
+    (!clean.is_empty()).then_some(clean)
+}
+
+/// The receipt details are a courtesy to the receipt: the transaction
+/// stands without them, so a refusal only warns.
+fn keep_receipt_details(store: &mut Store, id: TxnId, details: &ReceiptDetails, now: u64) {
+    if let Err(e) = store.record_receipt_details(id, details, now as i64) {
+        log::warn!("receipt details of transaction {id} not kept ({e}); its receipt prints without them");
+    }
+}
+
+/// The balance in ISO 8583 field 54 (additional amounts: blocks of 20
+/// characters, account type 2, amount type 2, currency 3, `C` or `D`,
+/// amount 12 digits), in minor units: the available balance (amount type
+/// 02) if given, else the first block. `None` if the field is malformed.
+pub(crate) fn balance_from_field54(field: &str) -> Option<i64> {
+    let bytes = field.as_bytes();
+    if bytes.is_empty() || bytes.len() % 20 != 0 {
+        return None;
+    }
+    let blocks: Vec<&[u8]> = bytes.chunks(20).collect();
+    let block = blocks.iter().find(|b| &b[2..4] == b"02").or(blocks.first())?;
+    let amount: i64 = std::str::from_utf8(&block[8..20]).ok()?.parse().ok()?;
+    match block[7] {
+        b'C' => Some(amount),
+        b'D' => Some(-amount),
+        _ => None,
+    }
 }
 
 fn online_request(
@@ -327,7 +463,9 @@ fn outcome_txn(
 
 /// A magnetic stripe transaction. A chip card swiped while its chip works
 /// is refused ("insert the card"); after a chip failure it goes through as
-/// fallback.
+/// fallback. Failures go to the fault log like a card transaction's; the
+/// receipt's cardholder verification is the PIN if one was entered, else
+/// the signature.
 #[allow(clippy::too_many_arguments)]
 pub async fn swipe_transaction(
     host: &HostLink,
@@ -339,11 +477,28 @@ pub async fn swipe_transaction(
     chip_failed: bool,
     now: u64,
 ) -> Result<std::result::Result<Answer, NoAnswer>> {
+    let result = run_swipe(host, store, kind, amount, track2, pin, chip_failed, now).await;
+    faults::on_exit(store, result, now)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run_swipe(
+    host: &HostLink,
+    store: &mut Store,
+    kind: TxnKind,
+    amount: u64,
+    track2: &str,
+    pin: Option<&Pin>,
+    chip_failed: bool,
+    now: u64,
+) -> Result<std::result::Result<Answer, NoAnswer>> {
     let track = Track2::parse(track2)
-        .map_err(|e| TerminalError::Io(format!("card read failed: {e}; swipe again")))?;
+        .map_err(|e| TerminalError::CardRead(format!("card read failed: {e}; swipe again")))?;
     let entry = match swipe_decision(&track, chip_failed) {
         SwipeDecision::UseChip => {
-            return Err(TerminalError::Io("this card has a chip: insert the card".into()));
+            return Err(TerminalError::CardholderAction(
+                "this card has a chip: insert the card".into(),
+            ));
         }
         SwipeDecision::Fallback => EntryMode::Fallback,
         SwipeDecision::Accept => EntryMode::Swipe,
@@ -351,7 +506,7 @@ pub async fn swipe_transaction(
     let pin_block = match pin {
         Some(pin) => Some(pin_block(store, pin, &track.pan)?),
         None if track.service_code.pin_required() => {
-            return Err(TerminalError::Io(
+            return Err(TerminalError::CardholderAction(
                 "the card's service code requires a PIN: enter the PIN".into(),
             ));
         }
@@ -379,12 +534,38 @@ pub async fn swipe_transaction(
         original: None,
         aid: None,
     };
-    host.authorise(store, &request, now).await
+    let result = host.authorise(store, &request, now).await?;
+    if let Ok(answer) = &result {
+        let details = ReceiptDetails {
+            verification: if pin.is_some() {
+                Verification::OnlinePin
+            } else {
+                Verification::Signature
+            },
+            signature_required: pin.is_none() && answer.approved,
+            balance: answer.balance.as_deref().and_then(balance_from_field54),
+            ..ReceiptDetails::default()
+        };
+        keep_receipt_details(store, answer.id, &details, now);
+    }
+    Ok(result)
 }
 
 /// A void, refund, completion or one of their voids, by reference to the
-/// original transaction (no card needed).
+/// original transaction (no card needed). Failures go to the fault log.
 pub async fn by_reference(
+    host: &HostLink,
+    store: &mut Store,
+    kind: TxnKind,
+    original: TxnId,
+    amount: u64,
+    now: u64,
+) -> Result<std::result::Result<Answer, NoAnswer>> {
+    let result = run_by_reference(host, store, kind, original, amount, now).await;
+    faults::on_exit(store, result, now)
+}
+
+async fn run_by_reference(
     host: &HostLink,
     store: &mut Store,
     kind: TxnKind,
@@ -400,4 +581,37 @@ pub async fn by_reference(
         aid: None,
     };
     host.authorise(store, &request, now).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_54_gives_the_available_balance_signed() {
+        assert_eq!(balance_from_field54("1002156C000000010000"), Some(10_000));
+        assert_eq!(
+            balance_from_field54("1001156C0000000999991002156D000000000250"),
+            Some(-250)
+        );
+        assert_eq!(balance_from_field54("1001156C000000000700"), Some(700));
+        for bad in [
+            "",
+            "1002156C00000001000",
+            "1002156X000000010000",
+            "1002156C0000000100AB",
+        ] {
+            assert_eq!(balance_from_field54(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn labels_lose_control_characters_and_are_cut_to_32() {
+        assert_eq!(
+            printable_label(" VISA\u{1b}CREDIT ").as_deref(),
+            Some("VISA CREDIT")
+        );
+        assert_eq!(printable_label("  "), None);
+        assert_eq!(printable_label(&"A".repeat(40)).unwrap().len(), 32);
+    }
 }

@@ -14,8 +14,35 @@ pub enum TerminalError {
     Store(#[from] StoreError),
     #[error("key loading failed: {0}; ask the platform to resend the key")]
     Key(#[from] poskit_crypto::CryptoError),
+    /// A file could not be read or written.
     #[error("{0}")]
     Io(String),
+    /// The card could not be read (an unreadable stripe, a failing
+    /// reader): read it again.
+    #[error("{0}")]
+    CardRead(String),
+    /// The card needs another way in (insert the chip, enter the PIN).
+    /// Nothing is wrong; nothing was sent.
+    #[error("{0}")]
+    CardholderAction(String),
+    /// A working key the operation needs is not in the vault.
+    #[error("{0}")]
+    NoKey(String),
+    /// A setting or downloaded parameter the terminal cannot work with.
+    #[error("{0}")]
+    Config(String),
+    /// The acquirer refused an administrative request or answered with a
+    /// message the terminal cannot use.
+    #[error("{0}")]
+    Acquirer(String),
+    /// An answer's MAC did not verify.
+    #[error("{0}")]
+    BadMac(String),
+    #[error("printer: {0}")]
+    Printer(#[from] crate::receipt::PrinterError),
+    /// There is nothing to print for this transaction or order.
+    #[error("no receipt: {0}")]
+    NoReceipt(String),
     /// A scanned code no wallet issues; nothing was sent.
     #[error("{0}")]
     PaymentCode(#[from] poskit_qr::CodeError),

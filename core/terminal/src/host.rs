@@ -22,6 +22,7 @@ use poskit_store::{
 
 use crate::error::{Result, TerminalError};
 use crate::risk::{RiskCheck, RiskEngine};
+use crate::faults;
 
 /// Vault names of the working keys.
 pub const PIN_KEY: &str = "working-pin-key";
@@ -66,7 +67,7 @@ pub enum NoAnswer {
 }
 
 fn to_err(e: poskit_iso8583::CodecError) -> TerminalError {
-    TerminalError::Io(format!("message format: {e}"))
+    TerminalError::Acquirer(format!("message format: {e}"))
 }
 
 fn mmdd_hhmmss(now: u64) -> (String, String) {
@@ -85,7 +86,7 @@ pub(crate) fn civil_date(now: u64) -> (i64, u32, u32) {
 }
 
 /// Days since 1970-01-01 to a civil date.
-fn civil(z: i64) -> (i64, u32, u32) {
+pub(crate) fn civil(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);
@@ -180,7 +181,7 @@ impl HostLink {
     fn key(store: &Store, name: &str) -> Result<SymmetricKey> {
         store
             .get_key(name)?
-            .ok_or_else(|| TerminalError::Io(format!("no {name} in the vault: sign in first")))
+            .ok_or_else(|| TerminalError::NoKey(format!("no {name} in the vault: sign in first")))
     }
 
     /// Frames, sends and returns the answering message with its packed form.
@@ -222,6 +223,11 @@ impl HostLink {
     /// Signs in: fresh PIN, MAC and track keys under the terminal master key,
     /// each checked against its check value before it replaces the old one.
     pub async fn sign_in(&self, store: &mut Store, master_key_name: &str, now: u64) -> Result<u32> {
+        let result = self.run_sign_in(store, master_key_name, now).await;
+        faults::on_exit(store, result, now)
+    }
+
+    async fn run_sign_in(&self, store: &mut Store, master_key_name: &str, now: u64) -> Result<u32> {
         let master = Self::key(store, master_key_name)?;
         let stan = store.allocate_stan("sign_in", now as i64)?;
         let batch = store.counters()?.last_batch;
@@ -231,14 +237,14 @@ impl HostLink {
         let packed = cup().pack(&request).map_err(to_err)?;
         let (answer, _) = self.exchange(&request, &packed).await?;
         if answer.text(39) != Some(msg::response::APPROVED) {
-            return Err(TerminalError::Io(format!(
+            return Err(TerminalError::Acquirer(format!(
                 "sign-in refused by the acquirer (response {})",
                 answer.text(39).unwrap_or("none")
             )));
         }
         let block = answer
             .binary(62)
-            .ok_or_else(|| TerminalError::Io("sign-in answer without working keys".into()))?;
+            .ok_or_else(|| TerminalError::Acquirer("sign-in answer without working keys".into()))?;
         let (pin, mac, track) = msg::parse_key_block(block).map_err(to_err)?;
         let pin_key = kcv::unwrap_working_key(
             &master,
@@ -304,6 +310,16 @@ impl HostLink {
         config: &mut poskit_emv::Config,
         now: u64,
     ) -> Result<usize> {
+        let result = self.run_download_parameters(store, config, now).await;
+        faults::on_exit(store, result, now)
+    }
+
+    async fn run_download_parameters(
+        &self,
+        store: &mut Store,
+        config: &mut poskit_emv::Config,
+        now: u64,
+    ) -> Result<usize> {
         let mut records = 0;
         for code in [msg::network::AID_DOWNLOAD, msg::network::CAPK_DOWNLOAD] {
             let mut next = 0u32;
@@ -330,7 +346,7 @@ impl HostLink {
         }
         config
             .validate()
-            .map_err(|e| TerminalError::Io(format!("downloaded parameters are not usable: {e}")))?;
+            .map_err(|e| TerminalError::Config(format!("downloaded parameters are not usable: {e}")))?;
         Ok(records)
     }
 
@@ -430,10 +446,24 @@ impl HostLink {
             }) => {
                 // Nothing left the terminal: the transaction did not happen.
                 store.abort(recorded.id, "the acquirer could not be reached", now as i64)?;
+                faults::note(
+                    store,
+                    faults::host_category(&error),
+                    &error.to_string(),
+                    Some(recorded.id),
+                    now,
+                );
                 return Ok(Err(NoAnswer::Unreachable(error.to_string())));
             }
             Err(LinkFailure { error, .. }) => {
                 log::warn!("acquirer: no answer ({error}); reversing STAN {}", recorded.stan);
+                faults::note(
+                    store,
+                    faults::host_category(&error),
+                    &format!("{error}; the request is reversed"),
+                    Some(recorded.id),
+                    now,
+                );
                 store.record_response(
                     recorded.id,
                     &HostResponse::new(ResponseOutcome::MustReverse(ReversalReason::NoResponse), "98"),
@@ -449,6 +479,13 @@ impl HostLink {
                 &HostResponse::new(ResponseOutcome::MustReverse(ReversalReason::BadMac), "A0"),
                 now as i64,
             )?;
+            faults::note(
+                store,
+                poskit_store::FaultCategory::Mac,
+                "the acquirer's answer failed its MAC check; the request is reversed",
+                Some(recorded.id),
+                now,
+            );
             let _ = self.send_reversals(store, now).await;
             return Ok(Err(NoAnswer::BadMac));
         }
@@ -473,6 +510,9 @@ impl HostLink {
             .filter(|s| !s.is_empty())
             .map(str::to_owned);
         store.record_response(recorded.id, &response, now as i64)?;
+        if !approved {
+            faults::note_decline(store, &code, Some(recorded.id), now);
+        }
         Ok(Ok(Answer {
             id: recorded.id,
             stan: recorded.stan,
@@ -617,6 +657,11 @@ impl HostLink {
     /// balance, every transaction is uploaded and the batch closed with
     /// settlement end. Returns whether the totals balanced at first.
     pub async fn settle(&self, store: &mut Store, now: u64) -> Result<Settlement> {
+        let result = self.run_settle(store, now).await;
+        faults::on_exit(store, result, now)
+    }
+
+    async fn run_settle(&self, store: &mut Store, now: u64) -> Result<Settlement> {
         self.send_reversals(store, now).await?;
         self.forward_saf(store, now).await?;
         let mac_key = Self::key(store, MAC_KEY)?;
@@ -648,7 +693,7 @@ impl HostLink {
         let packed = msg::seal(cup(), &mut request, &mac_key).map_err(to_err)?;
         let (answer, answer_packed) = self.exchange(&request, &packed).await?;
         if !msg::verify(&answer_packed, &mac_key) {
-            return Err(TerminalError::Io(
+            return Err(TerminalError::BadMac(
                 "the settlement answer's MAC did not verify; settle again".into(),
             ));
         }
@@ -691,7 +736,7 @@ impl HostLink {
             let packed = msg::seal(cup(), &mut end, &mac_key).map_err(to_err)?;
             let (answer, _) = self.exchange(&end, &packed).await?;
             if answer.text(39) != Some("00") {
-                return Err(TerminalError::Io(
+                return Err(TerminalError::Acquirer(
                     "the acquirer refused the settlement end; settle again".into(),
                 ));
             }

@@ -7,7 +7,8 @@
 //! acquirer link and card flows ([`host::HostLink`], [`card`]), the
 //! closed-loop prepaid cards and the PBOC electronic cash balance
 //! ([`prepaid`]), the QR flows ([`qr::QrLink`]), the risk rules checked
-//! before a request goes out ([`risk::RiskEngine`]), and the [`Terminal`]
+//! before a request goes out ([`risk::RiskEngine`]), receipts and the
+//! printer ([`receipt`]), the fault log ([`faults`]), and the [`Terminal`]
 //! over all of them with the app's devices ([`devices`]) and screen events
 //! ([`events`]).
 
@@ -17,6 +18,7 @@ pub mod card;
 pub mod devices;
 mod error;
 pub mod events;
+pub mod faults;
 pub mod host;
 pub mod params;
 pub mod prepaid;
@@ -25,6 +27,7 @@ pub mod risk;
 #[cfg(feature = "sim")]
 pub mod sim;
 mod terminal;
+pub mod receipt;
 
 pub use binding::{BindingService, Report};
 pub use cancel::Cancel;

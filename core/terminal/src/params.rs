@@ -9,7 +9,7 @@ use poskit_tlv::{Tag, Tlv};
 use crate::error::{Result, TerminalError};
 
 fn bad(what: &str) -> TerminalError {
-    TerminalError::Io(format!("parameter download: {what}"))
+    TerminalError::Config(format!("parameter download: {what}"))
 }
 
 fn number(v: &[u8]) -> u64 {

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use poskit::card::{CardReader, ReaderError, by_reference, card_transaction, swipe_transaction};
 use poskit::host::{MAC_KEY, PIN_KEY};
+use poskit::receipt::{Receipt, ReceiptCopy, ReceiptHeader, Width};
 use poskit::{HostLink, NoAnswer};
 use poskit_crypto::pin::Pin;
 use poskit_emv::{Decision, Interface, Kernel};
@@ -18,7 +19,7 @@ use poskit_sim::acquirer::{AcquirerSim, AcquirerSimConfig, EntryState, SimTermin
 use poskit_sim::card::Card;
 use poskit_sim::virtual_card::VirtualCard;
 use poskit_store::testing::{TestKeystore, test_dir};
-use poskit_store::{Store, TxnKind, TxnState};
+use poskit_store::{CryptogramKind, Store, TxnKind, TxnState, Verification};
 
 use common::*;
 
@@ -39,6 +40,25 @@ async fn contact_contactless_and_swipe_sales() {
     assert_eq!(r.outcome.decision, Decision::Approved, "{:?}", r.outcome.reason);
     let id = r.txn.unwrap();
     assert_eq!(s.store.transaction(id).unwrap().state, TxnState::Approved);
+    // What the receipt needs from the card session is kept with the row,
+    // and the receipt prints the card only masked.
+    let details = s.store.receipt_details(id).unwrap().expect("receipt details");
+    assert_eq!(details.app_label.as_deref(), Some("VISA CREDIT"));
+    assert_eq!(details.aid.as_deref(), Some("A0000000031010"));
+    let (kind, cryptogram) = details.cryptogram.clone().unwrap();
+    assert_eq!(kind, CryptogramKind::Tc, "the second GENERATE AC's certificate");
+    assert_eq!(cryptogram.len(), 16);
+    assert_eq!(details.tvr.as_deref().map(str::len), Some(10));
+    assert_ne!(details.verification, Verification::NotPerformed);
+    let header = ReceiptHeader::new("ACQUIRER FLOWS", MID, TID);
+    let text = Receipt::for_transaction(&s.store, &header, id, ReceiptCopy::Merchant, false)
+        .unwrap()
+        .text(Width::Mm58);
+    assert!(
+        text.contains("476173******0010") && !text.contains("4761739001010010"),
+        "{text}"
+    );
+    assert!(text.contains(&cryptogram), "{text}");
     let entry = s
         .sim
         .ledger(TID)
@@ -68,6 +88,12 @@ async fn contact_contactless_and_swipe_sales() {
         Decision::OnlineCompleted { approved: true },
         "{:?}",
         r.outcome.reason
+    );
+    let details = s.store.receipt_details(r.txn.unwrap()).unwrap().unwrap();
+    assert_eq!(
+        details.cryptogram.map(|(k, _)| k),
+        Some(CryptogramKind::Arqc),
+        "contactless online: no second GENERATE AC"
     );
 
     // A chip card swiped while its chip works is refused; after a chip
@@ -100,6 +126,15 @@ async fn contact_contactless_and_swipe_sales() {
     .unwrap()
     .unwrap();
     assert!(answer.approved, "{}", answer.response_code);
+    let details = s.store.receipt_details(answer.id).unwrap().unwrap();
+    assert_eq!(
+        (details.verification, details.signature_required),
+        (Verification::OnlinePin, false)
+    );
+    assert_eq!(
+        s.store.transaction(answer.id).unwrap().entry_mode,
+        poskit_store::EntryMode::Fallback
+    );
     agree(&s);
 }
 
@@ -192,6 +227,13 @@ async fn void_refund_preauth_completion_and_balance() {
     .await;
     let balance = inquiry.answer.expect("answered").balance.expect("field 54");
     assert!(balance.starts_with("1002156C"), "{balance}");
+    let details = s.store.receipt_details(inquiry.txn.unwrap()).unwrap().unwrap();
+    let expected: i64 = balance[8..20].parse().unwrap();
+    assert_eq!(
+        details.balance,
+        Some(expected),
+        "the balance is kept for the receipt"
+    );
     agree(&s);
 }
 
