@@ -32,6 +32,17 @@ fn the_demo_day_reconciles_and_reports_in_json() {
     assert!(has("balance_inquiry", "contact", "approved"));
     assert!(has("sale", "contact", "declined"));
     assert!(has("sale", "contact", "reversed"));
+    assert!(has("sale", "contact", "blocked"));
+    assert!(has("prepaid_issue", "magstripe", "approved"));
+    assert!(has("prepaid_top_up", "manual", "approved"));
+    assert!(has("prepaid_pay", "manual", "approved"));
+    assert!(has("prepaid_balance", "manual", "approved"));
+    assert!(has("ec_balance", "contact", "read"));
+    assert!(v["receipts_printed"].as_u64().unwrap() >= 4);
+    assert_eq!(v["printer_jobs"], v["receipts_printed"]);
+    // The decline and the timeout are in the fault counts.
+    assert_eq!(v["faults"]["by_class"]["decline_funds"], 1);
+    assert_eq!(v["faults"]["by_class"]["host_timeout"], 1);
     assert!(txns.iter().all(|t| t["outcome"] != "error"), "{txns:#?}");
     assert_eq!(v["settlement"]["balanced"], true);
     assert_eq!(v["reconciliation"]["mismatches"].as_array().unwrap().len(), 0);
@@ -60,6 +71,9 @@ fn the_demo_shows_progress_and_a_day_report() {
         "waiting for the customer's password",
         "chip unreadable: swipe the card",
         "no answer from the host: reversing",
+        "risk control: block (per_transaction_limit)",
+        "CUSTOMER COPY",
+        "faults:",
         "Day report",
         "balanced",
         "reconciled:",

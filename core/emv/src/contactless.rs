@@ -143,7 +143,10 @@ impl Kernel {
         let params = self.selected_params().clone();
         let pre = pre_process(&params, self.txn.amount);
         let mut ttq = self.config.terminal.ttq;
-        if pre.online_required {
+        // An online-only terminal (or one whose risk control must see every
+        // payment) asks the card for an online cryptogram whatever the
+        // amount.
+        if pre.online_required || self.txn.force_online {
             ttq[1] |= TTQ_ONLINE_CRYPTOGRAM_REQUIRED;
         }
         if pre.cvm_required {
@@ -362,7 +365,7 @@ impl Kernel {
             &self.issuer_action_codes(),
             &params,
             self.online_capable(),
-            false,
+            self.txn.force_online,
         );
         let cdol1 = self.data.require(Tag(0x8C))?.to_vec();
         self.send_generate_ac(requested, &cdol1)

@@ -39,8 +39,8 @@ mod journal;
 mod qr;
 mod qr_refunds;
 mod queues;
-mod risk;
 mod receipt_details;
+mod risk;
 mod schema;
 mod settings;
 mod vault;
@@ -64,8 +64,8 @@ pub use journal::{
 pub use qr::{NewQrOrder, QrFlow, QrOrder, QrOrderState, Wallet};
 pub use qr_refunds::{NewQrRefund, QrRefund, QrRefundState};
 pub use queues::{ReversalEntry, ReversalStatus, SafEntry, SafId, SafKind, SafStatus};
-pub use risk::{NewRiskDecision, RiskDecisionId, RiskDecisionRecord, Verdict};
 pub use receipt_details::{CryptogramKind, ReceiptDetails, Verification};
+pub use risk::{NewRiskDecision, RiskDecisionId, RiskDecisionRecord, Verdict};
 pub use schema::CURRENT_VERSION as SCHEMA_VERSION;
 pub use settings::keys as setting_keys;
 pub use vault::{

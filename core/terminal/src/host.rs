@@ -21,8 +21,8 @@ use poskit_store::{
 };
 
 use crate::error::{Result, TerminalError};
-use crate::risk::{RiskCheck, RiskEngine};
 use crate::faults;
+use crate::risk::{RiskCheck, RiskEngine};
 
 /// Vault names of the working keys.
 pub const PIN_KEY: &str = "working-pin-key";

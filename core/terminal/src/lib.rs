@@ -23,11 +23,11 @@ pub mod host;
 pub mod params;
 pub mod prepaid;
 pub mod qr;
+pub mod receipt;
 pub mod risk;
 #[cfg(feature = "sim")]
 pub mod sim;
 mod terminal;
-pub mod receipt;
 
 pub use binding::{BindingService, Report};
 pub use cancel::Cancel;
@@ -35,8 +35,8 @@ pub use error::{Result, TerminalError};
 pub use events::{PaymentMethod, TerminalEvent};
 pub use host::{Answer, HostLink, NoAnswer, Request, Settlement};
 pub use terminal::{
-    Devices, Reference, SaleMethod, SettlementReport, SignIn, Terminal, TerminalConfig, TxnOutcome,
-    TxnStatus, TxnSummary,
+    Devices, PrepaidCardInput, PrepaidOp, Reference, SaleMethod, SettlementReport, SignIn, Terminal,
+    TerminalConfig, TxnOutcome, TxnStatus, TxnSummary,
 };
 
 /// Unix seconds from the system clock.

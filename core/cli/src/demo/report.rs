@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
+use poskit::faults::FaultReport;
 use poskit::sim::Reconciliation;
 use poskit::{PaymentMethod, Reference, SettlementReport, TxnOutcome, TxnStatus, TxnSummary};
 use poskit_store::TxnKind;
@@ -38,10 +39,30 @@ fn status_name(s: TxnStatus) -> &'static str {
     }
 }
 
+/// What a step of the day produced.
+pub enum Played {
+    Txn(TxnOutcome),
+    /// A balance read from the card's electronic cash purse: nothing sent.
+    EcBalance(u64),
+}
+
 impl DayTxn {
-    pub fn new(step: usize, label: &'static str, result: Result<TxnOutcome, String>) -> Self {
+    pub fn new(step: usize, label: &'static str, result: Result<Played, String>) -> Self {
         match result {
-            Ok(o) => DayTxn {
+            Ok(Played::EcBalance(balance)) => DayTxn {
+                step,
+                label,
+                kind: "ec_balance".into(),
+                method: PaymentMethod::Contact.name().to_owned(),
+                amount: 0,
+                outcome: "read".into(),
+                reference: None,
+                response_code: None,
+                masked_pan: None,
+                balance: i64::try_from(balance).ok(),
+                message: None,
+            },
+            Ok(Played::Txn(o)) => DayTxn {
                 step,
                 label,
                 kind: o.kind.as_str().to_owned(),
@@ -112,7 +133,36 @@ pub struct Summary {
     pub journal: Vec<TxnSummary>,
     pub settlement: Option<SettlementReport>,
     pub reconciliation: Reconciliation,
+    /// Receipt copies printed (merchant and customer).
+    pub receipts_printed: usize,
+    /// Jobs the printer received.
+    pub printer_jobs: usize,
+    pub faults: FaultCounts,
     pub elapsed_ms: u64,
+}
+
+/// The fault log of the day: counts by class and per 100 transactions.
+#[derive(Debug, Clone, Serialize)]
+pub struct FaultCounts {
+    pub transactions: u64,
+    pub total: u64,
+    pub per_100: Option<f64>,
+    pub by_class: BTreeMap<String, u64>,
+}
+
+impl From<&FaultReport> for FaultCounts {
+    fn from(r: &FaultReport) -> Self {
+        FaultCounts {
+            transactions: r.transactions,
+            total: r.total,
+            per_100: r.total_rate(),
+            by_class: r
+                .by_class
+                .iter()
+                .map(|l| (l.category.as_str().to_owned(), l.count))
+                .collect(),
+        }
+    }
 }
 
 impl Summary {
@@ -120,13 +170,24 @@ impl Summary {
     pub fn by_method(&self) -> BTreeMap<&'static str, MethodTotals> {
         let mut out: BTreeMap<&'static str, MethodTotals> = BTreeMap::new();
         for t in &self.journal {
+            // A completion counts under the method of its pre-authorisation.
             let method = match t.method {
-                PaymentMethod::Reference => continue,
+                PaymentMethod::Reference => match self
+                    .journal
+                    .iter()
+                    .find(|o| Some(&o.reference) == t.original.as_ref())
+                {
+                    Some(o) if t.kind == TxnKind::Completion => o.method.name(),
+                    _ => continue,
+                },
                 m => m.name(),
             };
             let m = out.entry(method).or_default();
             m.count += 1;
-            let keeps = matches!(t.kind, TxnKind::Sale | TxnKind::Completion | TxnKind::QrSale);
+            let keeps = matches!(
+                t.kind,
+                TxnKind::Sale | TxnKind::Completion | TxnKind::QrSale | TxnKind::PrepaidPay
+            );
             if keeps && t.settled_value {
                 m.sales += t.amount - t.refunded.min(t.amount);
             }
@@ -178,6 +239,18 @@ pub fn text(s: &Summary) -> String {
     }
     let outcomes: Vec<String> = s.outcomes().iter().map(|(k, v)| format!("{v} {k}")).collect();
     let _ = writeln!(out, "  outcomes: {}", outcomes.join(", "));
+    let f = &s.faults;
+    let classes: Vec<String> = f.by_class.iter().map(|(k, v)| format!("{v} {k}")).collect();
+    let _ = writeln!(
+        out,
+        "  faults: {} in {} transactions ({} per 100){}{}",
+        f.total,
+        f.transactions,
+        f.per_100.map(|r| format!("{r:.1}")).unwrap_or_else(|| "-".into()),
+        if classes.is_empty() { "" } else { ": " },
+        classes.join(", ")
+    );
+    let _ = writeln!(out, "  receipts printed: {}", s.receipts_printed);
     if let Some(st) = &s.settlement {
         let _ = writeln!(
             out,

@@ -6,16 +6,30 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use poskit::sim::{EventLog, Reconciliation, SimHosts, SimHostsOptions, SimReader};
-use poskit::{Cancel, Devices, Reference, SaleMethod, Terminal, TerminalEvent, TxnOutcome};
+use poskit::receipt::{MemoryPrinter, ReceiptCopy, Width};
+use poskit::sim::{
+    EventLog, PinAction, Presentation, Reconciliation, SimHosts, SimHostsOptions, SimPinPad, SimReader,
+};
+use poskit::{Cancel, Devices, PrepaidCardInput, Reference, SaleMethod, Terminal, TerminalEvent};
 use poskit_binding::{ApplicationForm, Lifecycle};
+use poskit_sim::acquirer::prepaid_card_number;
 use poskit_store::KekKeystore;
 
-use super::report::{DayTxn, Summary};
+use super::report::{DayTxn, FaultCounts, Played, Summary};
 use super::script::{self, Action, CardKind, Step};
 use crate::CliError;
 
 const SERIAL: &str = "SN-DEMO-0001";
+
+/// The demo's prepaid card (the simulator's programme numbers them).
+const PREPAID_SERIAL: u32 = 42;
+
+/// The merchant's risk control: no single payment over 5,000.00, at most
+/// 20,000.00 a day.
+const RISK_RULES: &str = r#"{
+    "per_transaction_limit": {"max_amount": 500000},
+    "daily_limit": {"max_amount": 2000000}
+}"#;
 
 fn form() -> ApplicationForm {
     ApplicationForm {
@@ -102,12 +116,17 @@ pub async fn day(dir: &Path, show: bool) -> Result<Summary, CliError> {
             printer_progress.line(&line);
         }
     }));
+    let pin_pad = reader.pin_pad();
+    let printer = Arc::new(MemoryPrinter::new());
     let devices = Devices {
         reader: Arc::new(reader.clone()),
-        pin_pad: Arc::new(reader.pin_pad()),
+        pin_pad: Arc::new(pin_pad.clone()),
+        printer: printer.clone(),
         listener: Arc::new(events.clone()),
     };
-    let config = hosts.terminal_config(dir, SERIAL, merchant());
+    let mut config = hosts.terminal_config(dir, SERIAL, merchant());
+    config.risk = serde_json::from_str(RISK_RULES)
+        .map_err(|e| CliError::failed(format!("the demo's risk rules: {e}")))?;
     // The demo's terminal lives for one run: a random key-encryption key
     // held in memory stands in for the device's hardware keystore.
     let keystore = KekKeystore::random().map_err(|e| CliError::failed(format!("key store: {e}")))?;
@@ -158,12 +177,39 @@ pub async fn day(dir: &Path, show: bool) -> Result<Summary, CliError> {
     let total = steps.len();
     let mut done: Vec<DayTxn> = Vec::new();
     let mut references: Vec<Option<Reference>> = Vec::new();
+    let mut receipts = 0usize;
     for (i, step) in steps.iter().enumerate() {
         let n = i + 1;
         progress.line(&format!("[{n:>2}/{total}] {}", step.label));
         let t0 = Instant::now();
-        let result = play(&terminal, &hosts, &reader, step, &references).await;
-        let txn = DayTxn::new(n, step.label, result);
+        let counter = Counter {
+            terminal: &terminal,
+            hosts: &hosts,
+            reader: &reader,
+            pin_pad: &pin_pad,
+        };
+        let result = counter.play(step, &references).await;
+        let mut txn = DayTxn::new(n, step.label, result);
+        if step.print
+            && let (Some(r), "approved") = (&txn.reference, txn.outcome.as_str())
+        {
+            match terminal.print_receipt(r).await {
+                Ok(()) => {
+                    receipts += 2;
+                    if receipts == 2 {
+                        // One receipt in full, as the customer gets it.
+                        let copy = terminal
+                            .receipt(r, ReceiptCopy::Customer, false)
+                            .await
+                            .map_err(failed("receipt"))?;
+                        for line in copy.text(Width::Mm58).lines() {
+                            progress.line(&format!("      | {line}"));
+                        }
+                    }
+                }
+                Err(e) => txn.message = Some(format!("receipt not printed: {e}")),
+            }
+        }
         progress.line(&format!(
             "      -> {} ({:.1} s)",
             txn.line(),
@@ -197,6 +243,7 @@ pub async fn day(dir: &Path, show: bool) -> Result<Summary, CliError> {
         .with_store(|s| Reconciliation::check(s, &hosts.acquirer, &device.terminal_id, Some(&hosts.gateway)))
         .await
         .map_err(|e| CliError::failed(format!("reading the journal: {e}")))?;
+    let faults = terminal.fault_report(0).await.map_err(failed("fault report"))?;
     Ok(Summary {
         merchant_id: device.merchant_id,
         terminal_id: device.terminal_id,
@@ -204,63 +251,89 @@ pub async fn day(dir: &Path, show: bool) -> Result<Summary, CliError> {
         journal: transactions,
         settlement: Some(settlement),
         reconciliation,
+        receipts_printed: receipts,
+        printer_jobs: printer.jobs().len(),
+        faults: FaultCounts::from(&faults),
         elapsed_ms: started.elapsed().as_millis() as u64,
     })
 }
 
-async fn play(
-    terminal: &Terminal,
-    hosts: &SimHosts,
-    reader: &SimReader,
-    step: &Step,
-    refs: &[Option<Reference>],
-) -> Result<TxnOutcome, String> {
-    let earlier = |of: usize| {
-        refs.get(of - 1)
-            .cloned()
-            .flatten()
-            .ok_or_else(|| format!("step {of} left nothing to refer to"))
-    };
-    let cancel = Cancel::new();
-    let result = match &step.action {
-        Action::Card { kind, amount, cards } => {
-            for c in cards {
-                reader.present(c.clone());
-            }
-            match kind {
-                CardKind::Sale => terminal.sale(*amount, SaleMethod::Card, &cancel).await,
-                CardKind::PreAuth => terminal.pre_auth(*amount, &cancel).await,
-                CardKind::Balance => terminal.balance_inquiry(&cancel).await,
-            }
-        }
-        Action::QrScan { code, amount } => {
-            terminal
-                .sale(*amount, SaleMethod::QrScan { code: (*code).into() }, &cancel)
-                .await
-        }
-        Action::QrShow { wallet, amount } => {
-            // The customer scans the code on the screen and pays a moment
-            // later.
-            let gateway = &hosts.gateway;
-            let customer = async {
-                for _ in 0..100 {
-                    tokio::time::sleep(Duration::from_millis(300)).await;
-                    let waiting = gateway
-                        .orders()
-                        .into_iter()
-                        .find(|o| o.amount == *amount && gateway.customer_pays(&o.order_no).is_ok());
-                    if waiting.is_some() {
-                        return;
-                    }
+/// The counter: the terminal and what the customers do with it.
+struct Counter<'a> {
+    terminal: &'a Terminal,
+    hosts: &'a SimHosts,
+    reader: &'a SimReader,
+    pin_pad: &'a SimPinPad,
+}
+
+impl Counter<'_> {
+    async fn play(&self, step: &Step, refs: &[Option<Reference>]) -> Result<Played, String> {
+        let (terminal, hosts, reader) = (self.terminal, self.hosts, self.reader);
+        let earlier = |of: usize| {
+            refs.get(of - 1)
+                .cloned()
+                .flatten()
+                .ok_or_else(|| format!("step {of} left nothing to refer to"))
+        };
+        let cancel = Cancel::new();
+        let result = match &step.action {
+            Action::Card { kind, amount, cards } => {
+                for c in cards {
+                    reader.present(c.clone());
                 }
-            };
-            let sale = terminal.sale(*amount, SaleMethod::QrShow { wallet: *wallet }, &cancel);
-            let (result, ()) = tokio::join!(sale, customer);
-            result
-        }
-        Action::Void { of } => terminal.void(&earlier(*of)?).await,
-        Action::Refund { of, amount } => terminal.refund(&earlier(*of)?, *amount).await,
-        Action::Complete { of, amount } => terminal.complete(&earlier(*of)?, *amount).await,
-    };
-    result.map_err(|e| e.to_string())
+                match kind {
+                    CardKind::Sale => terminal.sale(*amount, SaleMethod::Card, &cancel).await,
+                    CardKind::PreAuth => terminal.pre_auth(*amount, &cancel).await,
+                    CardKind::Balance => terminal.balance_inquiry(&cancel).await,
+                }
+            }
+            Action::QrScan { code, amount } => {
+                terminal
+                    .sale(*amount, SaleMethod::QrScan { code: (*code).into() }, &cancel)
+                    .await
+            }
+            Action::QrShow { wallet, amount } => {
+                // The customer scans the code on the screen and pays a
+                // moment later.
+                let gateway = &hosts.gateway;
+                let customer = async {
+                    for _ in 0..100 {
+                        tokio::time::sleep(Duration::from_millis(300)).await;
+                        let waiting = gateway
+                            .orders()
+                            .into_iter()
+                            .find(|o| o.amount == *amount && gateway.customer_pays(&o.order_no).is_ok());
+                        if waiting.is_some() {
+                            return;
+                        }
+                    }
+                };
+                let sale = terminal.sale(*amount, SaleMethod::QrShow { wallet: *wallet }, &cancel);
+                let (result, ()) = tokio::join!(sale, customer);
+                result
+            }
+            Action::Void { of } => terminal.void(&earlier(*of)?).await,
+            Action::Refund { of, amount } => terminal.refund(&earlier(*of)?, *amount).await,
+            Action::Complete { of, amount } => terminal.complete(&earlier(*of)?, *amount).await,
+            Action::Prepaid { op, swipe, pin } => {
+                let number = prepaid_card_number(PREPAID_SERIAL);
+                let input = if *swipe {
+                    reader.present(Presentation::Swipe(format!(";{number}=49120000000000?")));
+                    PrepaidCardInput::Swipe
+                } else {
+                    PrepaidCardInput::Entered(number)
+                };
+                if let Some(pin) = pin {
+                    self.pin_pad.then(PinAction::Type((*pin).into()));
+                }
+                terminal.prepaid(*op, input, pin.is_some(), &cancel).await
+            }
+            Action::EcBalance { profile } => {
+                reader.present(Presentation::Insert((*profile).into()));
+                let ec = terminal.ec_balance(&cancel).await.map_err(|e| e.to_string())?;
+                return Ok(Played::EcBalance(ec.balance));
+            }
+        };
+        result.map(Played::Txn).map_err(|e| e.to_string())
+    }
 }

@@ -1,5 +1,6 @@
 //! The merchant's day: what each customer does, in order.
 
+use poskit::PrepaidOp;
 use poskit::sim::Presentation;
 use poskit_store::Wallet;
 
@@ -33,6 +34,17 @@ pub enum Action {
     Complete {
         of: usize,
         amount: u64,
+    },
+    /// A closed-loop prepaid card: the card number comes from a swipe
+    /// when `swipe`, else it is keyed in.
+    Prepaid {
+        op: PrepaidOp,
+        swipe: bool,
+        pin: Option<&'static str>,
+    },
+    /// The electronic cash purse of this UnionPay chip card.
+    EcBalance {
+        profile: &'static str,
     },
 }
 
@@ -171,5 +183,54 @@ pub fn day() -> Vec<Step> {
             insert("unionpay-contact"),
         ),
         sale("contact sale, Mastercard", 3_300, insert("mastercard-contact")),
+        // Over the demo's per-transaction limit of 5,000.00.
+        sale(
+            "risk control: over the per-transaction limit",
+            680_000,
+            insert("visa-contact"),
+        ),
+        Step {
+            label: "prepaid card issued with a first load (swiped, PIN chosen)",
+            action: Action::Prepaid {
+                op: PrepaidOp::Issue { amount: 20_000 },
+                swipe: true,
+                pin: Some("2468"),
+            },
+            print: false,
+        },
+        Step {
+            label: "prepaid top-up",
+            action: Action::Prepaid {
+                op: PrepaidOp::TopUp { amount: 10_000 },
+                swipe: false,
+                pin: None,
+            },
+            print: false,
+        },
+        printed(Step {
+            label: "prepaid purchase",
+            action: Action::Prepaid {
+                op: PrepaidOp::Pay { amount: 6_600 },
+                swipe: false,
+                pin: None,
+            },
+            print: false,
+        }),
+        Step {
+            label: "prepaid balance",
+            action: Action::Prepaid {
+                op: PrepaidOp::Balance,
+                swipe: false,
+                pin: None,
+            },
+            print: false,
+        },
+        Step {
+            label: "electronic cash balance of a UnionPay chip card",
+            action: Action::EcBalance {
+                profile: "unionpay-contact",
+            },
+            print: false,
+        },
     ]
 }

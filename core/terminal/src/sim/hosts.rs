@@ -10,6 +10,8 @@ use poskit_sim::platform::{self, PlatformSim, PlatformSimConfig};
 use poskit_store::BackupSecret;
 
 use crate::qr::{QrMerchant, QrSettings};
+use crate::receipt::Width;
+use crate::risk::RiskRules;
 use crate::terminal::TerminalConfig;
 
 /// The hosts a terminal talks to, simulated on loopback (TLS with the
@@ -69,7 +71,7 @@ impl SimHosts {
     /// acquirer learns it at [`SimHosts::enrol`], after binding.
     pub fn terminal_config(&self, data_dir: &Path, serial: &str, merchant: QrMerchant) -> TerminalConfig {
         self.gateway.register_terminal(serial, sim_gateway_key());
-        let mut qr = QrSettings::new(merchant);
+        let mut qr = QrSettings::new(merchant.clone());
         qr.query_interval = Duration::from_millis(300);
         qr.payment_deadline = Duration::from_secs(20);
         qr.code_lifetime = Duration::from_secs(30);
@@ -85,6 +87,9 @@ impl SimHosts {
             gateway: Some((self.gateway.client_config(serial, sim_gateway_key()), qr)),
             kernel: poskit_sim::ca::test_config(),
             card_timeout: Duration::from_secs(30),
+            risk: RiskRules::default(),
+            merchant_name: merchant.name.clone(),
+            receipt_width: Width::Mm58,
         }
     }
 

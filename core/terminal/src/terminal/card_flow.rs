@@ -24,7 +24,7 @@ use crate::host::{Answer, NoAnswer};
 const MAX_PRESENTATIONS: usize = 4;
 
 /// The app's reader as the kernel driver wants it.
-struct KernelReader<'a>(&'a dyn CardReader);
+pub(crate) struct KernelReader<'a>(pub(crate) &'a dyn CardReader);
 
 impl card::CardReader for KernelReader<'_> {
     fn transceive(&mut self, command: &[u8]) -> std::result::Result<Vec<u8>, card::ReaderError> {
@@ -153,7 +153,7 @@ pub(crate) fn parse_balance(field54: &str) -> Option<i64> {
 
 impl Terminal {
     /// Waits for a card, giving way to the cashier's cancel button.
-    async fn detect(
+    pub(crate) async fn detect(
         &self,
         allowed: Interfaces,
         cancel: &Cancel,
@@ -274,7 +274,7 @@ impl Terminal {
             Ok(r) => r,
             Err(e) => {
                 self.remove_card();
-                return Err(e);
+                return blocked(kind, method, amount, e).map(|o| Next::Done(Box::new(o)));
             }
         };
         let outcome = result.outcome;
@@ -386,7 +386,16 @@ impl Terminal {
             chip_failed,
             now,
         )
-        .await?;
+        .await;
+        let result = match result {
+            Ok(r) => r,
+            Err(e) => {
+                self.remove_card();
+                let mut out = blocked(kind, method, amount, e)?;
+                out.masked_pan = Some(masked);
+                return Ok(Next::Done(Box::new(out)));
+            }
+        };
         self.remove_card();
         let mut out = answer_outcome(kind, method, amount, result, Some(masked));
         if out.reference.is_none() {
@@ -415,6 +424,26 @@ fn prompt(allowed: Interfaces) -> &'static str {
         (true, false, false) => "insert the card",
         (false, false, true) => "swipe the card",
         _ => "present the card",
+    }
+}
+
+/// A request risk control refused is an outcome the cashier sees (nothing
+/// was sent, the decision is journaled); any other error stays an error.
+pub(crate) fn blocked(
+    kind: TxnKind,
+    method: PaymentMethod,
+    amount: u64,
+    err: TerminalError,
+) -> Result<TxnOutcome> {
+    match err {
+        TerminalError::RiskBlocked { rule, reason } => {
+            let mut out = TxnOutcome::new(kind, method, amount, TxnStatus::Blocked);
+            out.message = Some(format!(
+                "declined by risk control ({rule}): {reason}; ask for another payment method"
+            ));
+            Ok(out)
+        }
+        other => Err(other),
     }
 }
 

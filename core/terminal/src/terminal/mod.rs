@@ -7,7 +7,9 @@
 mod binding_ops;
 mod card_flow;
 mod outcome;
+mod prepaid_ops;
 mod query;
+mod receipts;
 mod reference;
 mod wallet;
 
@@ -31,9 +33,12 @@ use crate::error::{Result, TerminalError};
 use crate::events::TerminalEvent;
 use crate::host::HostLink;
 use crate::qr::{QrLink, QrSettings};
+use crate::receipt::{Printer, Width};
+use crate::risk::{RiskDecision, RiskEngine, RiskRules};
 
 pub use binding_ops::SignIn;
 pub use outcome::{Reference, SettlementReport, TxnOutcome, TxnStatus, TxnSummary};
+pub use prepaid_ops::{PrepaidCardInput, PrepaidOp};
 pub use reference::SaleMethod;
 
 /// Everything the Terminal needs to know before it opens.
@@ -52,6 +57,11 @@ pub struct TerminalConfig {
     pub kernel: poskit_emv::Config,
     /// How long to wait for a card.
     pub card_timeout: Duration,
+    /// Checked before every sale, pre-authorisation and refund.
+    pub risk: RiskRules,
+    /// The merchant's name as receipts print it.
+    pub merchant_name: String,
+    pub receipt_width: Width,
 }
 
 /// The app's hardware.
@@ -59,6 +69,7 @@ pub struct TerminalConfig {
 pub struct Devices {
     pub reader: Arc<dyn CardReader>,
     pub pin_pad: Arc<dyn PinEntry>,
+    pub printer: Arc<dyn Printer>,
     pub listener: Arc<dyn EventListener>,
 }
 
@@ -107,6 +118,9 @@ pub struct Terminal {
     devices: Devices,
     acquirer: AcquirerConfig,
     card_timeout: Duration,
+    risk: Arc<RiskEngine>,
+    merchant_name: String,
+    receipt_width: Width,
 }
 
 impl Terminal {
@@ -133,14 +147,30 @@ impl Terminal {
             host: None,
             qr: None,
         };
+        // A block (or a review) shows on the cashier's screen at once.
+        let mut risk = RiskEngine::new(config.risk)?;
+        let listener = devices.listener.clone();
+        risk.on_alert(Arc::new(move |d: &RiskDecision| {
+            listener.on_event(TerminalEvent::RiskAlert {
+                rule: d.rule.map(|r| r.as_str().to_owned()).unwrap_or_default(),
+                verdict: d.verdict.as_str().to_owned(),
+                reason: d.reason.clone(),
+            })
+        }));
+        let risk = Arc::new(risk);
         if let Some((gateway, settings)) = config.gateway {
-            inner.qr = Some(QrLink::new(GatewayClient::new(gateway)?, settings));
+            let mut qr = QrLink::new(GatewayClient::new(gateway)?, settings);
+            qr.set_risk(risk.clone());
+            inner.qr = Some(qr);
         }
         let terminal = Terminal {
             inner: Mutex::new(inner),
             devices,
             acquirer: config.acquirer,
             card_timeout: config.card_timeout,
+            risk,
+            merchant_name: config.merchant_name,
+            receipt_width: config.receipt_width,
         };
         {
             let mut inner = terminal.inner.lock().await;
@@ -167,13 +197,15 @@ impl Terminal {
             return Ok(());
         };
         let link = AcquirerLink::new(self.acquirer.clone())?;
-        inner.host = Some(HostLink::new(
+        let mut host = HostLink::new(
             link,
             TerminalIds {
                 terminal_id: device.terminal_id,
                 merchant_id: device.merchant_id,
             },
-        ));
+        );
+        host.set_risk(self.risk.clone());
+        inner.host = Some(host);
         Ok(())
     }
 

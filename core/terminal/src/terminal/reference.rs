@@ -167,7 +167,10 @@ impl Terminal {
         let host = super::bound(host)?;
         let masked = binding.store().transaction(original)?.pan_masked;
         let result =
-            crate::card::by_reference(host, binding.store_mut(), kind, original, amount, now).await?;
+            match crate::card::by_reference(host, binding.store_mut(), kind, original, amount, now).await {
+                Ok(r) => r,
+                Err(e) => return super::card_flow::blocked(kind, PaymentMethod::Reference, amount, e),
+            };
         let mut out = answer_outcome(kind, PaymentMethod::Reference, amount, result, masked);
         if out.reference.is_none() {
             out.reference = super::card_flow::unanswered(binding.store(), kind, amount, now);
@@ -176,7 +179,7 @@ impl Terminal {
     }
 
     /// Tells the screen how it ended.
-    fn announce(&self, result: Result<TxnOutcome>) -> Result<TxnOutcome> {
+    pub(crate) fn announce(&self, result: Result<TxnOutcome>) -> Result<TxnOutcome> {
         match &result {
             Ok(o) if o.approved() => self.emit(TerminalEvent::Approved {
                 reference: o.reference.as_ref().map(|r| r.to_string()).unwrap_or_default(),

@@ -4,6 +4,7 @@
 
 use poskit_store::{QrOrderState, QrRefundState, TxnKind, Wallet};
 
+use super::card_flow::blocked;
 use super::outcome::{Reference, TxnOutcome, TxnStatus};
 use super::{Inner, Terminal};
 use crate::cancel::Cancel;
@@ -34,6 +35,12 @@ fn outcome(o: QrOutcome, method: PaymentMethod) -> TxnOutcome {
     out
 }
 
+/// The QR flows leave their failures to the caller: they go to the fault
+/// log here.
+fn noted<T>(store: &mut poskit_store::Store, result: Result<T>) -> Result<T> {
+    crate::faults::on_exit(store, result, crate::now())
+}
+
 impl Terminal {
     pub(crate) async fn qr_scan(
         &self,
@@ -54,8 +61,11 @@ impl Terminal {
                 &mut |e| self.emit(event(e)),
                 cancel,
             )
-            .await?;
-        Ok(outcome(result, PaymentMethod::QrScanned))
+            .await;
+        match noted(binding.store_mut(), result) {
+            Ok(r) => Ok(outcome(r, PaymentMethod::QrScanned)),
+            Err(e) => blocked(TxnKind::QrSale, PaymentMethod::QrScanned, amount, e),
+        }
     }
 
     pub(crate) async fn qr_show(
@@ -71,7 +81,11 @@ impl Terminal {
         self.emit(TerminalEvent::Processing);
         let code = qr
             .show_code(binding.store_mut(), amount, wallet, crate::now())
-            .await?;
+            .await;
+        let code = match noted(binding.store_mut(), code) {
+            Ok(c) => c,
+            Err(e) => return blocked(TxnKind::QrSale, PaymentMethod::QrShown, amount, e),
+        };
         self.emit(TerminalEvent::QrShown {
             order_no: code.order_no.clone(),
             content: code.content.clone(),
@@ -85,8 +99,11 @@ impl Terminal {
                 &mut |e| self.emit(event(e)),
                 cancel,
             )
-            .await?;
-        Ok(outcome(result, PaymentMethod::QrShown))
+            .await;
+        Ok(outcome(
+            noted(binding.store_mut(), result)?,
+            PaymentMethod::QrShown,
+        ))
     }
 
     pub(crate) async fn qr_refund(
@@ -100,7 +117,8 @@ impl Terminal {
         self.emit(TerminalEvent::Processing);
         let r = qr
             .refund(binding.store_mut(), order_no, amount, crate::now())
-            .await?;
+            .await;
+        let r = noted(binding.store_mut(), r)?;
         let status = match r.state {
             QrRefundState::Succeeded => TxnStatus::Approved,
             QrRefundState::Failed => TxnStatus::Declined,

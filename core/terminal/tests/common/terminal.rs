@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use poskit::receipt::MemoryPrinter;
 use poskit::sim::{EventLog, SimHosts, SimHostsOptions, SimPinPad, SimReader};
 use poskit::{Devices, Terminal};
 use poskit_binding::{ApplicationForm, Lifecycle};
@@ -14,6 +15,7 @@ pub struct World {
     pub reader: SimReader,
     pub pin_pad: SimPinPad,
     pub events: EventLog,
+    pub printer: Arc<MemoryPrinter>,
     pub terminal_id: String,
     pub dir: std::path::PathBuf,
 }
@@ -52,16 +54,26 @@ pub async fn fresh(name: &str, options: SimHostsOptions) -> World {
     open(hosts, dir).await
 }
 
+/// The risk rules of the Terminal tests: a per-transaction limit of
+/// 5,000.00 and a blocked BIN.
+pub const RULES: &str = r#"{
+    "per_transaction_limit": {"max_amount": 500000},
+    "blocked_bin": {"prefixes": ["625094"]}
+}"#;
+
 /// Opens (or reopens) the terminal in `dir`.
 pub async fn open(hosts: SimHosts, dir: std::path::PathBuf) -> World {
     let serial = "SN-TEST-0001";
-    let config = hosts.terminal_config(&dir, serial, merchant());
+    let mut config = hosts.terminal_config(&dir, serial, merchant());
+    config.risk = serde_json::from_str(RULES).unwrap();
     let reader = SimReader::new();
     let pin_pad = reader.pin_pad();
     let events = EventLog::new();
+    let printer = Arc::new(MemoryPrinter::new());
     let devices = Devices {
         reader: Arc::new(reader.clone()),
         pin_pad: Arc::new(pin_pad.clone()),
+        printer: printer.clone(),
         listener: Arc::new(events.clone()),
     };
     let terminal = Terminal::open(config, &TestKeystore::new(3), devices)
@@ -79,6 +91,7 @@ pub async fn open(hosts: SimHosts, dir: std::path::PathBuf) -> World {
         reader,
         pin_pad,
         events,
+        printer,
         terminal_id,
         dir,
     }
