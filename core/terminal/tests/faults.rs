@@ -6,20 +6,18 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use poskit::card::{CardReader, Cardholder, PinCapture, ReaderError, card_transaction, swipe_transaction};
+use poskit::card::{CardReader, ReaderError, card_transaction, swipe_transaction};
 use poskit::faults::{
     self, FaultReport, classify, decline_category, diagnostics_export, record_decline, record_error,
     record_printer_failure,
 };
 use poskit::receipt::PrinterError;
-use poskit::{HostLink, NoAnswer, TerminalError};
+use poskit::{NoAnswer, TerminalError};
 use poskit_binding::{Binding, BindingError, Device, Lifecycle, SettlementCard};
 use poskit_crypto::SymmetricKey;
-use poskit_emv::{Candidate, Interface, Kernel, PinRequest, TransactionParams};
+use poskit_emv::{Interface, Kernel};
 use poskit_host::gateway::ErrorCode;
-use poskit_host::{AcquirerConfig, AcquirerLink, GatewayError, HostError, LinkFailure};
-use poskit_iso8583::cup::TerminalIds;
-use poskit_sim::acquirer::{AcquirerSim, AcquirerSimConfig, SimTerminal};
+use poskit_host::{GatewayError, HostError, LinkFailure};
 use poskit_sim::card::Card;
 use poskit_sim::virtual_card::VirtualCard;
 use poskit_store::testing::{Needle, TestKeystore, scan_for_card_data, test_dir};
@@ -334,22 +332,11 @@ fn every_terminal_error_variant_is_classified() {
     assert_eq!(seen.len(), 19, "every variant has a row: {seen:?}");
 }
 
+mod common;
+
+use common::{MID, Person, Reader, TID, params};
+
 // ---- The flows log what they meet (acquirer simulator on loopback) ----
-
-const TID: &str = "10000001";
-const MID: &str = "898310012345678";
-const MASTER: &str = "terminal-master-key";
-
-struct Reader(VirtualCard);
-
-impl CardReader for Reader {
-    fn transceive(&mut self, command: &[u8]) -> Result<Vec<u8>, ReaderError> {
-        self.0.transceive(command).map_err(|e| match e {
-            poskit_sim::CardError::Removed => ReaderError::Removed,
-            other => ReaderError::Failed(other.to_string()),
-        })
-    }
-}
 
 /// A reader whose contacts fail after the first exchanges.
 struct Dirty(VirtualCard, u32);
@@ -364,74 +351,15 @@ impl CardReader for Dirty {
     }
 }
 
-struct Person(String);
-
-impl Cardholder for Person {
-    fn choose(&mut self, _: &[Candidate]) -> Option<usize> {
-        Some(0)
-    }
-    fn pin(&mut self, _: &PinRequest) -> PinCapture {
-        PinCapture::Digits(poskit_crypto::pin::Pin::new(&self.0).unwrap())
-    }
-}
-
-fn params(amount: u64) -> TransactionParams {
-    let days = poskit::now() / 86_400;
-    let (y, m, d) = civil(days as i64);
-    let bcd = |n: u32| (((n / 10) << 4) | (n % 10)) as u8;
-    TransactionParams {
-        interface: Interface::Contact,
-        amount,
-        other_amount: 0,
-        transaction_type: 0,
-        date: [bcd((y % 100) as u32), bcd(m), bcd(d)],
-        time: [0x12, 0, 0],
-        unpredictable_number: [9, 8, 7, (amount % 251) as u8],
-        random_selection: 99,
-        entropy: [7; 32],
-        sequence_counter: 1,
-        force_online: true,
-    }
-}
-
-fn civil(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
-}
-
 #[tokio::test]
 async fn the_flows_log_declines_timeouts_bad_macs_and_card_faults() {
-    let master = SymmetricKey::tdes(&hex::decode("00112233445566778899AABBCCDDEEFF").unwrap()).unwrap();
-    let (_sim, addr) = AcquirerSim::start(AcquirerSimConfig {
-        terminals: vec![SimTerminal {
-            terminal_id: TID.into(),
-            merchant_id: MID.into(),
-            master_key: master.clone(),
-        }],
-        ..AcquirerSimConfig::default()
-    })
-    .await
-    .unwrap();
-    let mut store = store("fault-flows");
-    store.put_key(MASTER, &master).unwrap();
-    let mut config = AcquirerConfig::tls("127.0.0.1", addr.port(), poskit_sim::platform::test_ca_pem());
-    config.response_timeout = Duration::from_secs(1);
-    let host = HostLink::new(
-        AcquirerLink::new(config).unwrap(),
-        TerminalIds {
-            terminal_id: TID.into(),
-            merchant_id: MID.into(),
-        },
-    );
     let since = poskit::now() as i64;
-    host.sign_in(&mut store, MASTER, poskit::now()).await.unwrap();
+    let common::Setup {
+        sim: _sim,
+        host,
+        mut store,
+        ..
+    } = common::setup("fault-flows").await;
 
     // The simulator's amount rules: cents 51, 55 and 91 decline, 98 is
     // never answered, 99 is answered with a bad MAC.
@@ -502,7 +430,7 @@ async fn the_flows_log_declines_timeouts_bad_macs_and_card_faults() {
         &host,
         &mut store,
         &mut kernel,
-        params(3_000),
+        params(Interface::Contact, 3_000),
         TxnKind::Sale,
         &mut Reader(pulled),
         &mut Person(pin),
@@ -517,7 +445,7 @@ async fn the_flows_log_declines_timeouts_bad_macs_and_card_faults() {
         &host,
         &mut store,
         &mut kernel,
-        params(3_100),
+        params(Interface::Contact, 3_100),
         TxnKind::Sale,
         &mut Dirty(card, 0),
         &mut Person(pin),

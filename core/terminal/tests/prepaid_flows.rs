@@ -5,64 +5,19 @@
 //! simulator's ledger and the terminal's journal agree. Last, the PBOC
 //! electronic cash balance read from a virtual UnionPay chip card.
 
-use std::time::Duration;
-
+use poskit::NoAnswer;
 use poskit::card::{CardReader, ReaderError};
 use poskit::prepaid::{self, Decline, PrepaidCard, PrepaidOutcome, PrepaidReceipt};
-use poskit::{HostLink, NoAnswer};
-use poskit_crypto::SymmetricKey;
 use poskit_crypto::pin::Pin;
 use poskit_emv::ec_balance::UNIONPAY_AIDS;
-use poskit_host::{AcquirerConfig, AcquirerLink};
-use poskit_iso8583::cup::TerminalIds;
-use poskit_sim::acquirer::{AcquirerSim, AcquirerSimConfig, EntryState, SimTerminal, prepaid_card_number};
+use poskit_sim::acquirer::{EntryState, prepaid_card_number};
 use poskit_sim::card::Card;
 use poskit_sim::virtual_card::{ElectronicCash, VirtualCard};
-use poskit_store::testing::{TestKeystore, test_dir};
-use poskit_store::{EntryMode, Store, TxnKind, TxnState};
+use poskit_store::{EntryMode, TxnKind, TxnState};
 
-const TID: &str = "10000001";
-const MID: &str = "898310012345678";
-const MASTER: &str = "terminal-master-key";
+mod common;
 
-struct Setup {
-    sim: AcquirerSim,
-    host: HostLink,
-    store: Store,
-}
-
-async fn setup(name: &str) -> Setup {
-    let master = SymmetricKey::tdes(&hex::decode("00112233445566778899AABBCCDDEEFF").unwrap()).unwrap();
-    let config = AcquirerSimConfig {
-        terminals: vec![SimTerminal {
-            terminal_id: TID.into(),
-            merchant_id: MID.into(),
-            master_key: master.clone(),
-        }],
-        ..AcquirerSimConfig::default()
-    };
-    let (sim, addr) = AcquirerSim::start(config).await.unwrap();
-    let dir = test_dir(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let mut store = Store::open(dir.join("terminal.db"), &TestKeystore::new(5)).unwrap();
-    store.put_key(MASTER, &master).unwrap();
-    let mut link = AcquirerConfig::tls("127.0.0.1", addr.port(), poskit_sim::platform::test_ca_pem());
-    link.response_timeout = Duration::from_secs(2);
-    let host = HostLink::new(
-        AcquirerLink::new(link).unwrap(),
-        TerminalIds {
-            terminal_id: TID.into(),
-            merchant_id: MID.into(),
-        },
-    );
-    host.sign_in(&mut store, MASTER, now()).await.unwrap();
-    Setup { sim, host, store }
-}
-
-fn now() -> u64 {
-    poskit::now()
-}
+use common::{Setup, TID, now, setup};
 
 fn card(serial: u32) -> PrepaidCard {
     PrepaidCard::entered(&prepaid_card_number(serial)).unwrap()

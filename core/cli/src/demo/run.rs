@@ -9,9 +9,10 @@ use std::time::{Duration, Instant};
 use poskit::receipt::{MemoryPrinter, ReceiptCopy, Width};
 use poskit::sim::{
     EventLog, PinAction, Presentation, Reconciliation, SimHosts, SimHostsOptions, SimPinPad, SimReader,
+    sample_application, sample_merchant,
 };
 use poskit::{Cancel, Devices, PrepaidCardInput, Reference, SaleMethod, Terminal, TerminalEvent};
-use poskit_binding::{ApplicationForm, Lifecycle};
+use poskit_binding::Lifecycle;
 use poskit_sim::acquirer::prepaid_card_number;
 use poskit_store::KekKeystore;
 
@@ -30,32 +31,6 @@ const RISK_RULES: &str = r#"{
     "per_transaction_limit": {"max_amount": 500000},
     "daily_limit": {"max_amount": 2000000}
 }"#;
-
-fn form() -> ApplicationForm {
-    ApplicationForm {
-        merchant_name: "Harbour Noodles".into(),
-        business_licence: "91310000MA1FL4XX3B".into(),
-        legal_representative_id: "11010519491231002X".into(),
-        settlement_card: "6230580000000000013".into(),
-        settlement_holder: "Li Wei".into(),
-        bank_code: "ICBC".into(),
-        contact_phone: "13800138000".into(),
-        documents: vec!["doc://licence.jpg".into()],
-        admin_password: "246810".into(),
-    }
-}
-
-fn merchant() -> poskit::qr::QrMerchant {
-    poskit::qr::QrMerchant {
-        merchant_id: "898310012345678".into(),
-        name: "HARBOUR NOODLES".into(),
-        city: "SHANGHAI".into(),
-        country: "CN".into(),
-        mcc: "5812".into(),
-        currency_numeric: "156".into(),
-        account_gui: "A000000333".into(),
-    }
-}
 
 /// Progress lines for the cashier watching the demo.
 struct Progress(bool);
@@ -124,7 +99,7 @@ pub async fn day(dir: &Path, show: bool) -> Result<Summary, CliError> {
         printer: printer.clone(),
         listener: Arc::new(events.clone()),
     };
-    let mut config = hosts.terminal_config(dir, SERIAL, merchant());
+    let mut config = hosts.terminal_config(dir, SERIAL, sample_merchant());
     config.risk = serde_json::from_str(RISK_RULES)
         .map_err(|e| CliError::failed(format!("the demo's risk rules: {e}")))?;
     // The demo's terminal lives for one run: a random key-encryption key
@@ -136,7 +111,10 @@ pub async fn day(dir: &Path, show: bool) -> Result<Summary, CliError> {
 
     // Onboarding: application, review, binding, the acquirer learns the
     // terminal, sign-in with the parameter download.
-    terminal.apply(&form()).await.map_err(failed("applying"))?;
+    terminal
+        .apply(&sample_application())
+        .await
+        .map_err(failed("applying"))?;
     progress.line("  applied to the merchant platform: under review");
     for _ in 0..10 {
         if !matches!(terminal.lifecycle().await, Lifecycle::UnderReview { .. }) {

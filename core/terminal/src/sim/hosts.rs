@@ -104,3 +104,32 @@ impl SimHosts {
         Ok(())
     }
 }
+
+/// A merchant's application as the simulated platform approves it (TEST
+/// data: the licence, id and card numbers are made up).
+pub fn sample_application() -> poskit_binding::ApplicationForm {
+    poskit_binding::ApplicationForm {
+        merchant_name: "Harbour Noodles".into(),
+        business_licence: "91310000MA1FL4XX3B".into(),
+        legal_representative_id: "11010519491231002X".into(),
+        settlement_card: "6230580000000000013".into(),
+        settlement_holder: "Li Wei".into(),
+        bank_code: "ICBC".into(),
+        contact_phone: "13800138000".into(),
+        documents: vec!["doc://licence.jpg".into()],
+        admin_password: "246810".into(),
+    }
+}
+
+/// The same merchant as its EMVCo QR codes name it.
+pub fn sample_merchant() -> QrMerchant {
+    QrMerchant {
+        merchant_id: "898310012345678".into(),
+        name: "HARBOUR NOODLES".into(),
+        city: "SHANGHAI".into(),
+        country: "CN".into(),
+        mcc: "5812".into(),
+        currency_numeric: "156".into(),
+        account_gui: "A000000333".into(),
+    }
+}

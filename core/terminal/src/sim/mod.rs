@@ -10,5 +10,5 @@ mod hosts;
 mod reconcile;
 
 pub use devices::{EventLog, Observer, PinAction, Presentation, SimPinPad, SimReader};
-pub use hosts::{SimHosts, SimHostsOptions, sim_gateway_key};
+pub use hosts::{SimHosts, SimHostsOptions, sample_application, sample_merchant, sim_gateway_key};
 pub use reconcile::Reconciliation;

@@ -4,9 +4,11 @@
 use std::sync::Arc;
 
 use poskit::receipt::MemoryPrinter;
-use poskit::sim::{EventLog, SimHosts, SimHostsOptions, SimPinPad, SimReader};
+use poskit::sim::{
+    EventLog, SimHosts, SimHostsOptions, SimPinPad, SimReader, sample_application, sample_merchant,
+};
 use poskit::{Devices, Terminal};
-use poskit_binding::{ApplicationForm, Lifecycle};
+use poskit_binding::Lifecycle;
 use poskit_store::testing::{TestKeystore, test_dir};
 
 pub struct World {
@@ -18,32 +20,6 @@ pub struct World {
     pub printer: Arc<MemoryPrinter>,
     pub terminal_id: String,
     pub dir: std::path::PathBuf,
-}
-
-pub fn form() -> ApplicationForm {
-    ApplicationForm {
-        merchant_name: "Harbour Noodles".into(),
-        business_licence: "91310000MA1FL4XX3B".into(),
-        legal_representative_id: "11010519491231002X".into(),
-        settlement_card: "6230580000000000013".into(),
-        settlement_holder: "Li Wei".into(),
-        bank_code: "ICBC".into(),
-        contact_phone: "13800138000".into(),
-        documents: vec!["doc://licence.jpg".into()],
-        admin_password: "246810".into(),
-    }
-}
-
-pub fn merchant() -> poskit::qr::QrMerchant {
-    poskit::qr::QrMerchant {
-        merchant_id: "898310012345678".into(),
-        name: "HARBOUR NOODLES".into(),
-        city: "SHANGHAI".into(),
-        country: "CN".into(),
-        mcc: "5812".into(),
-        currency_numeric: "156".into(),
-        account_gui: "A000000333".into(),
-    }
 }
 
 /// Opens a terminal in a fresh directory named `name`.
@@ -64,7 +40,7 @@ pub const RULES: &str = r#"{
 /// Opens (or reopens) the terminal in `dir`.
 pub async fn open(hosts: SimHosts, dir: std::path::PathBuf) -> World {
     let serial = "SN-TEST-0001";
-    let mut config = hosts.terminal_config(&dir, serial, merchant());
+    let mut config = hosts.terminal_config(&dir, serial, sample_merchant());
     config.risk = serde_json::from_str(RULES).unwrap();
     let reader = SimReader::new();
     let pin_pad = reader.pin_pad();
@@ -101,7 +77,7 @@ pub async fn open(hosts: SimHosts, dir: std::path::PathBuf) -> World {
 pub async fn active(name: &str, options: SimHostsOptions) -> World {
     let mut w = fresh(name, options).await;
     let t = &w.terminal;
-    t.apply(&form()).await.unwrap();
+    t.apply(&sample_application()).await.unwrap();
     for _ in 0..5 {
         if !matches!(t.lifecycle().await, Lifecycle::UnderReview { .. }) {
             break;
