@@ -198,3 +198,38 @@ async fn faults_are_counted_and_the_export_has_no_card_data() {
         assert!(!export.contains(&pan[..6]), "a BIN in the export");
     }
 }
+
+#[tokio::test]
+async fn binding_operations_through_the_terminal() {
+    use poskit_binding::Lifecycle;
+    use poskit_binding::platform::{OtpPurpose, PaymentMethod};
+    let w = active("svc-binding", SimHostsOptions::default()).await;
+    let t = &w.terminal;
+    let merchant = t.lifecycle().await.device().unwrap().merchant_id.clone();
+    t.set_payment_method(PaymentMethod::Alipay, true, Some("2088000000000001"))
+        .await
+        .unwrap();
+    t.change_password("246810", "135790").await.unwrap();
+    let backup = t.backup("before unbinding").await.unwrap();
+    assert!(backup.exists());
+
+    // An unsettled sale keeps the terminal bound.
+    w.reader.present(Presentation::Insert("visa-contact".into()));
+    assert!(
+        t.sale(2_000, SaleMethod::Card, &Cancel::new())
+            .await
+            .unwrap()
+            .approved()
+    );
+    t.request_otp(OtpPurpose::Unbind).await.unwrap();
+    let otp = w.hosts.platform.last_otp(&merchant, OtpPurpose::Unbind).unwrap();
+    let err = t.unbind(&merchant, "135790", &otp).await.unwrap_err();
+    assert!(err.to_string().contains("settle"), "{err}");
+
+    // Settled, it unbinds; payments stop.
+    assert!(t.settle().await.unwrap().balanced);
+    t.unbind(&merchant, "135790", &otp).await.unwrap();
+    assert!(!matches!(t.lifecycle().await, Lifecycle::Active(_)));
+    w.reader.present(Presentation::Insert("visa-contact".into()));
+    assert!(t.sale(2_000, SaleMethod::Card, &Cancel::new()).await.is_err());
+}
