@@ -21,6 +21,9 @@ pub enum TerminalError {
     /// reader): read it again.
     #[error("{0}")]
     CardRead(String),
+    /// The terminal must be bound or signed in first.
+    #[error("{0}")]
+    NotReady(String),
     /// The card needs another way in (insert the chip, enter the PIN).
     /// Nothing is wrong; nothing was sent.
     #[error("{0}")]

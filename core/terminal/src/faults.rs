@@ -55,6 +55,7 @@ pub fn classify(err: &TerminalError) -> Option<FaultCategory> {
         E::PaymentCode(_) | E::Qr(_) => Some(FaultCategory::Qr),
         E::Gateway(e) => Some(gateway_category(e)),
         E::CardRead(_) => Some(FaultCategory::CardReader),
+        E::NotReady(_) => None,
         E::Config(_) => Some(FaultCategory::Configuration),
         E::Acquirer(_) => Some(FaultCategory::HostError),
         E::BadMac(_) => Some(FaultCategory::Mac),

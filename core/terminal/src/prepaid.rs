@@ -45,14 +45,14 @@ impl std::fmt::Debug for PrepaidCard {
 /// Checks a number read or typed; the errors never repeat it.
 fn checked_number(number: &str) -> Result<Pan> {
     if !msg::prepaid::in_range(number) {
-        return Err(TerminalError::Io(format!(
+        return Err(TerminalError::CardholderAction(format!(
             "not a card of this prepaid programme (its numbers start {} and have 16 to 19 digits): \
              check the card",
             msg::prepaid::BIN
         )));
     }
     if !poskit_binding::validate::luhn_ok(number) {
-        return Err(TerminalError::Io(
+        return Err(TerminalError::CardholderAction(
             "the card number's check digit is wrong: enter the number again".into(),
         ));
     }
@@ -63,7 +63,7 @@ impl PrepaidCard {
     /// From the magnetic stripe's track 2 (`;NUMBER=YYMMSSS...?`).
     pub fn swiped(track2: &str) -> Result<PrepaidCard> {
         let track = Track2::parse(track2)
-            .map_err(|e| TerminalError::Io(format!("card read failed: {e}; swipe again")))?;
+            .map_err(|e| TerminalError::CardRead(format!("card read failed: {e}; swipe again")))?;
         let number = checked_number(&track.pan)?;
         Ok(PrepaidCard {
             number,
@@ -239,7 +239,9 @@ async fn operate(
 
 fn positive(amount: u64, what: &str) -> Result<()> {
     if amount == 0 {
-        return Err(TerminalError::Io(format!("enter an amount above zero to {what}")));
+        return Err(TerminalError::CardholderAction(format!(
+            "enter an amount above zero to {what}"
+        )));
     }
     Ok(())
 }
@@ -305,15 +307,17 @@ pub fn ec_balance(reader: &mut dyn CardReader, aids: &[&[u8]]) -> Result<EcBalan
             EcAction::Transmit(command) => match reader.transceive(&command) {
                 Ok(response) => ec.handle_response(&response),
                 Err(ReaderError::Removed) => {
-                    return Err(TerminalError::Io(
+                    return Err(TerminalError::CardholderAction(
                         "card removed too early: present the card again".into(),
                     ));
                 }
                 Err(ReaderError::Failed(e)) => {
-                    return Err(TerminalError::Io(format!("card reader failed: {e}")));
+                    return Err(TerminalError::CardRead(format!("card reader failed: {e}")));
                 }
             },
-            EcAction::Done(result) => return result.map_err(|e| TerminalError::Io(e.to_string())),
+            EcAction::Done(result) => {
+                return result.map_err(|e| TerminalError::CardholderAction(e.to_string()));
+            }
         }
     }
 }

@@ -188,6 +188,7 @@ fn variant_name(e: &TerminalError) -> &'static str {
         TerminalError::Cancelled => "Cancelled",
         TerminalError::RiskBlocked { .. } => "RiskBlocked",
         TerminalError::RiskRules(_) => "RiskRules",
+        TerminalError::NotReady(_) => "NotReady",
     }
 }
 
@@ -205,6 +206,7 @@ fn every_terminal_error_variant_is_classified() {
         message: "refused".into(),
     };
     let table: Vec<(TerminalError, Option<FaultCategory>)> = vec![
+        (TerminalError::NotReady("sign in first".into()), None),
         (
             TerminalError::RiskBlocked {
                 rule: "blocked_bin".into(),
@@ -329,7 +331,7 @@ fn every_terminal_error_variant_is_classified() {
         assert_eq!(classify(error), *expected, "{error:?}");
         seen.insert(variant_name(error));
     }
-    assert_eq!(seen.len(), 19, "every variant has a row: {seen:?}");
+    assert_eq!(seen.len(), 20, "every variant has a row: {seen:?}");
 }
 
 mod common;

@@ -47,7 +47,7 @@ impl Terminal {
             inner.binding.lifecycle(),
             Lifecycle::Bound(_) | Lifecycle::Active(_)
         ) {
-            return Err(TerminalError::Io(format!(
+            return Err(TerminalError::NotReady(format!(
                 "the terminal is {}: bind it before signing in",
                 inner.binding.lifecycle().name()
             )));

@@ -165,7 +165,7 @@ impl Terminal {
         let timeout_ms = self.card_timeout.as_millis() as u64;
         let wait = tokio::task::spawn_blocking(move || reader.detect(allowed, timeout_ms));
         tokio::select! {
-            found = wait => found.map_err(|e| TerminalError::Io(format!("card reader stopped: {e}"))),
+            found = wait => found.map_err(|e| TerminalError::CardRead(format!("card reader stopped: {e}"))),
             _ = cancel.cancelled() => Err(TerminalError::Cancelled),
         }
     }
@@ -195,11 +195,11 @@ impl Terminal {
                     continue;
                 }
                 Err(devices::ReaderError::Timeout) => {
-                    return Err(TerminalError::Io(
+                    return Err(TerminalError::CardholderAction(
                         "no card was presented in time: start again".into(),
                     ));
                 }
-                Err(e) => return Err(TerminalError::Io(format!("{e}: present the card again"))),
+                Err(e) => return Err(TerminalError::CardRead(format!("{e}: present the card again"))),
             };
             let next = match detected {
                 Detected::Chip => self.chip(inner, kind, amount, Interface::Contact, cancel).await?,
@@ -223,7 +223,7 @@ impl Terminal {
                 Next::Again(reason) => self.emit(TerminalEvent::Message { text: reason }),
             }
         }
-        Err(TerminalError::Io(
+        Err(TerminalError::CardRead(
             "the card could not be read: try another card or another payment method".into(),
         ))
     }
@@ -338,8 +338,9 @@ impl Terminal {
         track2: &str,
         chip_failed: bool,
     ) -> Result<Next> {
-        let track = Track2::parse(track2)
-            .map_err(|e| TerminalError::Io(format!("the stripe could not be read ({e}): swipe again")))?;
+        let track = Track2::parse(track2).map_err(|e| {
+            TerminalError::CardRead(format!("the stripe could not be read ({e}): swipe again"))
+        })?;
         let method = if chip_failed {
             PaymentMethod::Fallback
         } else {
@@ -363,7 +364,7 @@ impl Terminal {
                 PinResult::Digits(pin) => Some(pin),
                 PinResult::Cancelled => return Err(TerminalError::Cancelled),
                 PinResult::Block(_) | PinResult::Bypassed | PinResult::Unavailable => {
-                    return Err(TerminalError::Io(
+                    return Err(TerminalError::CardholderAction(
                         "this card needs an online PIN entered on the terminal: enter the PIN".into(),
                     ));
                 }

@@ -90,7 +90,7 @@ impl Inner {
     pub fn require_active(&self) -> Result<()> {
         match self.binding.lifecycle() {
             Lifecycle::Active(_) => Ok(()),
-            other => Err(TerminalError::Io(format!(
+            other => Err(TerminalError::NotReady(format!(
                 "the terminal cannot take payments while {}: finish binding and sign in",
                 other.name()
             ))),
@@ -102,13 +102,13 @@ impl Inner {
 /// binding).
 pub(crate) fn bound(host: &Option<HostLink>) -> Result<&HostLink> {
     host.as_ref()
-        .ok_or_else(|| TerminalError::Io("the terminal is not bound yet: bind it first".into()))
+        .ok_or_else(|| TerminalError::NotReady("the terminal is not bound yet: bind it first".into()))
 }
 
 /// The gateway link, when the merchant takes wallet payments.
 pub(crate) fn qr_link(qr: &Option<QrLink>) -> Result<&QrLink> {
     qr.as_ref().ok_or_else(|| {
-        TerminalError::Io("QR payments are not set up on this terminal: configure the gateway".into())
+        TerminalError::Config("QR payments are not set up on this terminal: configure the gateway".into())
     })
 }
 

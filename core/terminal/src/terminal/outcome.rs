@@ -40,7 +40,7 @@ impl std::str::FromStr for Reference {
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         {
-            return Err(TerminalError::Io(format!(
+            return Err(TerminalError::CardholderAction(format!(
                 "{s:?} is not a transaction reference: use T<number> or a QR order number"
             )));
         }

@@ -69,8 +69,8 @@ impl Terminal {
                     Ok(Detected::Swiped { track2 }) => {
                         (PrepaidCard::swiped(&track2)?, PaymentMethod::Magstripe)
                     }
-                    Ok(_) => return Err(TerminalError::Io("swipe the prepaid card".into())),
-                    Err(e) => return Err(TerminalError::Io(format!("{e}: swipe the card again"))),
+                    Ok(_) => return Err(TerminalError::CardholderAction("swipe the prepaid card".into())),
+                    Err(e) => return Err(TerminalError::CardRead(format!("{e}: swipe the card again"))),
                 }
             }
         };
@@ -87,7 +87,7 @@ impl Terminal {
                 PinResult::Digits(pin) => Some(pin),
                 PinResult::Cancelled => return Err(TerminalError::Cancelled),
                 _ => {
-                    return Err(TerminalError::Io(
+                    return Err(TerminalError::CardholderAction(
                         "enter the card's PIN on the terminal's keypad".into(),
                     ));
                 }
@@ -157,8 +157,10 @@ impl Terminal {
         };
         match self.detect(allowed, cancel).await? {
             Ok(Detected::Chip | Detected::Contactless) => {}
-            Ok(Detected::Swiped { .. }) => return Err(TerminalError::Io("insert or tap the card".into())),
-            Err(e) => return Err(TerminalError::Io(format!("{e}: present the card again"))),
+            Ok(Detected::Swiped { .. }) => {
+                return Err(TerminalError::CardholderAction("insert or tap the card".into()));
+            }
+            Err(e) => return Err(TerminalError::CardRead(format!("{e}: present the card again"))),
         }
         let mut reader = super::card_flow::KernelReader(self.devices.reader.as_ref());
         let result = prepaid::ec_balance(&mut reader, &UNIONPAY_AIDS);

@@ -13,10 +13,9 @@ use crate::receipt::{self, Receipt, ReceiptCopy, ReceiptHeader};
 
 impl Terminal {
     fn header(&self, inner: &super::Inner) -> Result<ReceiptHeader> {
-        let device =
-            inner.binding.lifecycle().device().ok_or_else(|| {
-                TerminalError::Io("the terminal is not bound: no receipt header yet".into())
-            })?;
+        let device = inner.binding.lifecycle().device().ok_or_else(|| {
+            TerminalError::NotReady("the terminal is not bound: no receipt header yet".into())
+        })?;
         Ok(ReceiptHeader::new(
             &self.merchant_name,
             &device.merchant_id,

@@ -26,7 +26,9 @@ impl Terminal {
     /// A sale of `amount` (minor units).
     pub async fn sale(&self, amount: u64, method: SaleMethod, cancel: &Cancel) -> Result<TxnOutcome> {
         if amount == 0 {
-            return Err(TerminalError::Io("the amount must be more than zero".into()));
+            return Err(TerminalError::CardholderAction(
+                "the amount must be more than zero".into(),
+            ));
         }
         let mut inner = self.lock().await;
         let result = match method {
@@ -40,7 +42,9 @@ impl Terminal {
     /// Holds `amount` on a card (hotel, rental); complete it later.
     pub async fn pre_auth(&self, amount: u64, cancel: &Cancel) -> Result<TxnOutcome> {
         if amount == 0 {
-            return Err(TerminalError::Io("the amount must be more than zero".into()));
+            return Err(TerminalError::CardholderAction(
+                "the amount must be more than zero".into(),
+            ));
         }
         let mut inner = self.lock().await;
         let result = self
@@ -76,13 +80,13 @@ impl Terminal {
                     TxnKind::PreAuth => TxnKind::PreAuthVoid,
                     TxnKind::Completion => TxnKind::CompletionVoid,
                     other => {
-                        return Err(TerminalError::Io(format!(
+                        return Err(TerminalError::CardholderAction(format!(
                             "a {other} cannot be voided: only sales, pre-authorisations and completions"
                         )));
                     }
                 };
                 if original.state != TxnState::Approved {
-                    return Err(TerminalError::Io(format!(
+                    return Err(TerminalError::CardholderAction(format!(
                         "{reference} is {}, not approved in the open batch: it cannot be voided (refund it instead)",
                         original.state
                     )));
@@ -98,7 +102,7 @@ impl Terminal {
     /// follow, up to the sale's amount).
     pub async fn refund(&self, reference: &Reference, amount: u64) -> Result<TxnOutcome> {
         if amount == 0 {
-            return Err(TerminalError::Io(
+            return Err(TerminalError::CardholderAction(
                 "the refund amount must be more than zero".into(),
             ));
         }
@@ -109,14 +113,14 @@ impl Terminal {
             Reference::Txn(id) => {
                 let original = inner.store().transaction(TxnId(*id))?;
                 if !matches!(original.kind, TxnKind::Sale | TxnKind::Completion) {
-                    return Err(TerminalError::Io(format!(
+                    return Err(TerminalError::CardholderAction(format!(
                         "a {} cannot be refunded: only sales and completions",
                         original.kind
                     )));
                 }
                 let left = original.amount.saturating_sub(original.refunded_amount);
                 if amount > left {
-                    return Err(TerminalError::Io(format!(
+                    return Err(TerminalError::CardholderAction(format!(
                         "only {left} is left to refund on {reference}: enter at most that"
                     )));
                 }
@@ -130,7 +134,7 @@ impl Terminal {
     /// Completes a pre-authorisation for `amount` (at most what was held).
     pub async fn complete(&self, reference: &Reference, amount: u64) -> Result<TxnOutcome> {
         let Reference::Txn(id) = reference else {
-            return Err(TerminalError::Io(
+            return Err(TerminalError::CardholderAction(
                 "only card pre-authorisations can be completed".into(),
             ));
         };
@@ -138,12 +142,12 @@ impl Terminal {
         inner.require_active()?;
         let original = inner.store().transaction(TxnId(*id))?;
         if original.kind != TxnKind::PreAuth || original.state != TxnState::Approved {
-            return Err(TerminalError::Io(format!(
+            return Err(TerminalError::CardholderAction(format!(
                 "{reference} is not an approved pre-authorisation: nothing to complete"
             )));
         }
         if amount == 0 || amount > original.amount {
-            return Err(TerminalError::Io(format!(
+            return Err(TerminalError::CardholderAction(format!(
                 "a completion must be between 1 and the {} held",
                 original.amount
             )));
