@@ -517,8 +517,3 @@ fn usage_errors_exit_2() {
     assert!(bad(&["crypto", "kcv"]).contains("--key"));
     assert!(bad(&["frobnicate"]).contains("frobnicate"));
 }
-
-#[test]
-fn demo_says_what_is_there() {
-    assert!(ok(&["demo"]).contains("posctl crypto"));
-}

@@ -42,11 +42,11 @@ impl AcquirerConfig {
 }
 
 /// Decides whether a received message answers the request.
-pub trait Matcher {
+pub trait Matcher: Send {
     fn accepts(&mut self, body: &[u8]) -> bool;
 }
 
-impl<F: FnMut(&[u8]) -> bool> Matcher for F {
+impl<F: FnMut(&[u8]) -> bool + Send> Matcher for F {
     fn accepts(&mut self, body: &[u8]) -> bool {
         self(body)
     }

@@ -29,7 +29,7 @@ use crate::error::{Result, StoreError};
 /// `unwrap` returns [`StoreError::WrongKey`] when the wrapped key does not
 /// open (another device's keystore, wrong passphrase) and
 /// [`StoreError::Keystore`] when the keystore itself fails.
-pub trait Keystore {
+pub trait Keystore: Send + Sync {
     fn wrap(&self, data_key: &[u8]) -> Result<Vec<u8>>;
     fn unwrap(&self, wrapped: &[u8]) -> Result<Zeroizing<Vec<u8>>>;
 }

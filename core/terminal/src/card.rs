@@ -27,7 +27,7 @@ pub enum ReaderError {
 }
 
 /// The card reader (contact, contactless): the app implements it.
-pub trait CardReader {
+pub trait CardReader: Send {
     fn transceive(&mut self, command: &[u8]) -> std::result::Result<Vec<u8>, ReaderError>;
 }
 
@@ -44,7 +44,7 @@ pub enum PinCapture {
 }
 
 /// The person at the terminal.
-pub trait Cardholder {
+pub trait Cardholder: Send {
     fn choose(&mut self, candidates: &[Candidate]) -> Option<usize>;
     fn pin(&mut self, request: &PinRequest) -> PinCapture;
 }
