@@ -22,9 +22,25 @@
 //! | 1004 | `InvalidPinBlock`| PIN block has the wrong length, or does not decode (wrong key or PAN) |
 //! | 1100 | `MalformedData`  | card or host data is not well-formed BER-TLV                   |
 //! | 1200 | `CryptoFailure`  | a key check value did not match, or the random source failed   |
+//! | 2000 | `NotReady`       | the terminal is not bound or signed in for this operation      |
+//! | 2001 | `Binding`        | the merchant platform or the binding rules refused             |
+//! | 2100 | `CardRead`       | the card could not be read (reader, chip, stripe)              |
+//! | 2101 | `CardholderAction` | the cardholder or cashier must act (insert, PIN, other card) |
+//! | 2200 | `Network`        | a host could not be reached or did not answer in time          |
+//! | 2201 | `HostRefused`    | a host answered with an error or an answer that did not verify |
+//! | 2300 | `Storage`        | the terminal's store failed or holds no such record            |
+//! | 2301 | `Keys`           | a key is missing or the keystore failed                        |
+//! | 2400 | `PaymentCode`    | the scanned code is no wallet's payment code; nothing was sent |
+//! | 2401 | `Gateway`        | the QR gateway refused or its answer did not verify            |
+//! | 2500 | `Printer`        | the printer failed (paper, cover, offline)                     |
+//! | 2600 | `Cancelled`      | the cashier cancelled; nothing was charged                     |
+//! | 2700 | `Configuration`  | the settings are wrong (URL, certificate, rules, parameters)   |
+//! | 2800 | `NoReceipt`      | the transaction has no receipt (in flight, reversed, unpaid)   |
 //!
 //! Ranges: 1000-1099 caller input, 1100-1199 data from a card or host,
-//! 1200-1299 cryptography. Later components take their own hundred.
+//! 1200-1299 cryptography, 2000-2999 the Terminal (2000 lifecycle, 2100
+//! card, 2200 hosts, 2300 storage and keys, 2400 QR, 2500 printer, 2600
+//! cancellation, 2700 configuration, 2800 receipts).
 //!
 //! # Why `reason` and not `message`
 //!
@@ -34,6 +50,7 @@
 //! Kotlin the text is `e.reason`, in Swift the associated value `reason`;
 //! `e.message` in Kotlin reads `reason=...`.
 
+use poskit::TerminalError;
 use poskit_crypto::CryptoError;
 use poskit_tlv::TlvError;
 
@@ -62,6 +79,48 @@ pub enum PosKitError {
     /// A key check value did not match, or the random source failed.
     #[error("{reason}")]
     CryptoFailure { reason: String },
+    /// The terminal is not bound or signed in for this operation.
+    #[error("{reason}")]
+    NotReady { reason: String },
+    /// The merchant platform or the binding rules refused.
+    #[error("{reason}")]
+    Binding { reason: String },
+    /// The card could not be read.
+    #[error("{reason}")]
+    CardRead { reason: String },
+    /// The cardholder or the cashier must do something first.
+    #[error("{reason}")]
+    CardholderAction { reason: String },
+    /// A host could not be reached or did not answer in time.
+    #[error("{reason}")]
+    Network { reason: String },
+    /// A host answered with an error, or an answer that did not verify.
+    #[error("{reason}")]
+    HostRefused { reason: String },
+    /// The terminal's store failed, or holds no such record.
+    #[error("{reason}")]
+    Storage { reason: String },
+    /// A key is missing, or the keystore failed.
+    #[error("{reason}")]
+    Keys { reason: String },
+    /// The scanned code is no wallet's payment code; nothing was sent.
+    #[error("{reason}")]
+    PaymentCode { reason: String },
+    /// The QR gateway refused, or its answer did not verify.
+    #[error("{reason}")]
+    Gateway { reason: String },
+    /// The printer failed.
+    #[error("{reason}")]
+    Printer { reason: String },
+    /// The cashier cancelled; nothing was charged.
+    #[error("{reason}")]
+    Cancelled { reason: String },
+    /// The settings are wrong.
+    #[error("{reason}")]
+    Configuration { reason: String },
+    /// The transaction has no receipt.
+    #[error("{reason}")]
+    NoReceipt { reason: String },
 }
 
 #[uniffi::export]
@@ -76,6 +135,58 @@ impl PosKitError {
             Self::InvalidPinBlock { .. } => 1004,
             Self::MalformedData { .. } => 1100,
             Self::CryptoFailure { .. } => 1200,
+            Self::NotReady { .. } => 2000,
+            Self::Binding { .. } => 2001,
+            Self::CardRead { .. } => 2100,
+            Self::CardholderAction { .. } => 2101,
+            Self::Network { .. } => 2200,
+            Self::HostRefused { .. } => 2201,
+            Self::Storage { .. } => 2300,
+            Self::Keys { .. } => 2301,
+            Self::PaymentCode { .. } => 2400,
+            Self::Gateway { .. } => 2401,
+            Self::Printer { .. } => 2500,
+            Self::Cancelled { .. } => 2600,
+            Self::Configuration { .. } => 2700,
+            Self::NoReceipt { .. } => 2800,
+        }
+    }
+}
+
+impl From<TerminalError> for PosKitError {
+    fn from(e: TerminalError) -> Self {
+        use poskit_host::HostError;
+        let reason = e.to_string();
+        match e {
+            TerminalError::Binding(poskit_binding::BindingError::WrongState { .. }) => {
+                Self::NotReady { reason }
+            }
+            TerminalError::Binding(_) => Self::Binding { reason },
+            TerminalError::Platform(
+                HostError::Unreachable(_) | HostError::Timeout(_) | HostError::Tls(_),
+            ) => Self::Network { reason },
+            TerminalError::Platform(HostError::Config(_)) => Self::Configuration { reason },
+            TerminalError::Platform(_) | TerminalError::Acquirer(_) | TerminalError::BadMac(_) => {
+                Self::HostRefused { reason }
+            }
+            TerminalError::Store(
+                poskit_store::StoreError::WrongKey | poskit_store::StoreError::Keystore(_),
+            ) => Self::Keys { reason },
+            TerminalError::Store(_) => Self::Storage { reason },
+            TerminalError::Key(_) | TerminalError::NoKey(_) => Self::Keys { reason },
+            TerminalError::NotReady(_) => Self::NotReady { reason },
+            // Files the terminal could not write (data or backup directory).
+            TerminalError::Io(_) => Self::Storage { reason },
+            TerminalError::CardRead(_) => Self::CardRead { reason },
+            TerminalError::CardholderAction(_) => Self::CardholderAction { reason },
+            TerminalError::Config(_) | TerminalError::RiskRules(_) => Self::Configuration { reason },
+            TerminalError::Printer(_) => Self::Printer { reason },
+            TerminalError::NoReceipt(_) => Self::NoReceipt { reason },
+            TerminalError::PaymentCode(_) | TerminalError::Qr(_) => Self::PaymentCode { reason },
+            TerminalError::Gateway(poskit_host::GatewayError::Transport(_)) => Self::Network { reason },
+            TerminalError::Gateway(_) => Self::Gateway { reason },
+            TerminalError::Cancelled => Self::Cancelled { reason },
+            TerminalError::RiskBlocked { .. } => Self::CardholderAction { reason },
         }
     }
 }
@@ -132,7 +243,49 @@ mod tests {
             PosKitError::MalformedData {
                 reason: reason.clone(),
             },
-            PosKitError::CryptoFailure { reason },
+            PosKitError::CryptoFailure {
+                reason: reason.clone(),
+            },
+            PosKitError::NotReady {
+                reason: reason.clone(),
+            },
+            PosKitError::Binding {
+                reason: reason.clone(),
+            },
+            PosKitError::CardRead {
+                reason: reason.clone(),
+            },
+            PosKitError::CardholderAction {
+                reason: reason.clone(),
+            },
+            PosKitError::Network {
+                reason: reason.clone(),
+            },
+            PosKitError::HostRefused {
+                reason: reason.clone(),
+            },
+            PosKitError::Storage {
+                reason: reason.clone(),
+            },
+            PosKitError::Keys {
+                reason: reason.clone(),
+            },
+            PosKitError::PaymentCode {
+                reason: reason.clone(),
+            },
+            PosKitError::Gateway {
+                reason: reason.clone(),
+            },
+            PosKitError::Printer {
+                reason: reason.clone(),
+            },
+            PosKitError::Cancelled {
+                reason: reason.clone(),
+            },
+            PosKitError::Configuration {
+                reason: reason.clone(),
+            },
+            PosKitError::NoReceipt { reason },
         ]
     }
 
@@ -154,6 +307,20 @@ mod tests {
                 ("InvalidPinBlock", 1004),
                 ("MalformedData", 1100),
                 ("CryptoFailure", 1200),
+                ("NotReady", 2000),
+                ("Binding", 2001),
+                ("CardRead", 2100),
+                ("CardholderAction", 2101),
+                ("Network", 2200),
+                ("HostRefused", 2201),
+                ("Storage", 2300),
+                ("Keys", 2301),
+                ("PaymentCode", 2400),
+                ("Gateway", 2401),
+                ("Printer", 2500),
+                ("Cancelled", 2600),
+                ("Configuration", 2700),
+                ("NoReceipt", 2800),
             ]
         );
     }
@@ -178,6 +345,20 @@ mod tests {
             PosKitError::InvalidPinBlock { .. } => "InvalidPinBlock",
             PosKitError::MalformedData { .. } => "MalformedData",
             PosKitError::CryptoFailure { .. } => "CryptoFailure",
+            PosKitError::NotReady { .. } => "NotReady",
+            PosKitError::Binding { .. } => "Binding",
+            PosKitError::CardRead { .. } => "CardRead",
+            PosKitError::CardholderAction { .. } => "CardholderAction",
+            PosKitError::Network { .. } => "Network",
+            PosKitError::HostRefused { .. } => "HostRefused",
+            PosKitError::Storage { .. } => "Storage",
+            PosKitError::Keys { .. } => "Keys",
+            PosKitError::PaymentCode { .. } => "PaymentCode",
+            PosKitError::Gateway { .. } => "Gateway",
+            PosKitError::Printer { .. } => "Printer",
+            PosKitError::Cancelled { .. } => "Cancelled",
+            PosKitError::Configuration { .. } => "Configuration",
+            PosKitError::NoReceipt { .. } => "NoReceipt",
         }
     }
 

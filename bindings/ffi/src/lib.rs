@@ -10,8 +10,15 @@ uniffi::setup_scaffolding!();
 
 mod crypto;
 mod error;
+mod sim;
+mod terminal;
 mod tlv;
 
 pub use crypto::{decrypt_pin_block, encrypt_pin_block, key_check_value, retail_mac};
 pub use error::PosKitError;
+pub use sim::{
+    MemoryPrinter, ReconciliationResult, SimCardReader, SimEnvironment, SimPinPad, SoftwareKeystore,
+    start_simulators,
+};
+pub use terminal::*;
 pub use tlv::{TlvNode, decode_tlv};

@@ -67,7 +67,8 @@ pub trait CardReader: Send + Sync {
     fn detect(&self, allowed: Interfaces, timeout_ms: u64) -> Result<Detected, ReaderError>;
     /// One APDU exchange with the detected chip.
     fn transceive(&self, command: &[u8]) -> Result<Vec<u8>, ReaderError>;
-    /// Powers the card off and waits (briefly) for it to be taken away.
+    /// Stops waiting for a card (a pending `detect` returns), powers the
+    /// card off and waits (briefly) for it to be taken away.
     fn remove(&self);
 }
 

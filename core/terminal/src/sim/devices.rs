@@ -35,6 +35,8 @@ struct ReaderState {
     pin: Option<String>,
     exchanges_left: Option<usize>,
     cards_seen: usize,
+    /// Bumped by `remove`: a detection waiting since an earlier epoch stops.
+    epoch: u64,
 }
 
 /// A reader that presents the queued cards one by one.
@@ -96,10 +98,21 @@ fn swiped_pin(track2: &str) -> String {
 }
 
 impl CardReader for SimReader {
-    fn detect(&self, allowed: Interfaces, _timeout_ms: u64) -> Result<Detected, ReaderError> {
-        let mut s = self.state();
-        let Some(next) = s.queue.pop_front() else {
-            return Err(ReaderError::Timeout);
+    /// Waits (up to `timeout_ms`) for the next queued presentation, or
+    /// until `remove` stops the wait.
+    fn detect(&self, allowed: Interfaces, timeout_ms: u64) -> Result<Detected, ReaderError> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_millis(timeout_ms);
+        let epoch = self.state().epoch;
+        let (mut s, next) = loop {
+            let mut s = self.state();
+            if let Some(next) = s.queue.pop_front() {
+                break (s, next);
+            }
+            if s.epoch != epoch || std::time::Instant::now() >= deadline {
+                return Err(ReaderError::Timeout);
+            }
+            drop(s);
+            std::thread::sleep(std::time::Duration::from_millis(5));
         };
         let refused = |what: &str| {
             ReaderError::Failed(format!(
@@ -164,7 +177,9 @@ impl CardReader for SimReader {
     }
 
     fn remove(&self) {
-        self.state().card = None;
+        let mut s = self.state();
+        s.card = None;
+        s.epoch += 1;
     }
 }
 

@@ -166,7 +166,12 @@ impl Terminal {
         let wait = tokio::task::spawn_blocking(move || reader.detect(allowed, timeout_ms));
         tokio::select! {
             found = wait => found.map_err(|e| TerminalError::CardRead(format!("card reader stopped: {e}"))),
-            _ = cancel.cancelled() => Err(TerminalError::Cancelled),
+            _ = cancel.cancelled() => {
+                // The reader stops polling, so the waiting detection ends
+                // and takes no later customer's card.
+                self.devices.reader.remove();
+                Err(TerminalError::Cancelled)
+            }
         }
     }
 

@@ -23,4 +23,18 @@ val PosKitException.reason: String
             is PosKitException.InvalidPinBlock -> reason
             is PosKitException.MalformedData -> reason
             is PosKitException.CryptoFailure -> reason
+            is PosKitException.NotReady -> reason
+            is PosKitException.Binding -> reason
+            is PosKitException.CardRead -> reason
+            is PosKitException.CardholderAction -> reason
+            is PosKitException.Network -> reason
+            is PosKitException.HostRefused -> reason
+            is PosKitException.Storage -> reason
+            is PosKitException.Keys -> reason
+            is PosKitException.PaymentCode -> reason
+            is PosKitException.Gateway -> reason
+            is PosKitException.Printer -> reason
+            is PosKitException.Cancelled -> reason
+            is PosKitException.Configuration -> reason
+            is PosKitException.NoReceipt -> reason
         }
