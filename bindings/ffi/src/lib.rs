@@ -10,12 +10,14 @@ uniffi::setup_scaffolding!();
 
 mod crypto;
 mod error;
+mod logging;
 mod sim;
 mod terminal;
 mod tlv;
 
 pub use crypto::{decrypt_pin_block, encrypt_pin_block, key_check_value, retail_mac};
 pub use error::PosKitError;
+pub use logging::init_logging;
 pub use sim::{
     MemoryPrinter, ReconciliationResult, SimCardReader, SimEnvironment, SimPinPad, SoftwareKeystore,
     start_simulators,

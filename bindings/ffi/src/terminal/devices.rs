@@ -181,3 +181,18 @@ impl devices::EventListener for Listener {
         self.0.on_event(event.into());
     }
 }
+
+/// Calls the app's reader `count` times with a SELECT of the contactless
+/// directory (the first APDU of every tap) and returns the nanoseconds
+/// they took: the cost of the crossings a card session makes, measured on
+/// the device itself. A developer tool; a card must be present.
+#[uniffi::export]
+pub fn probe_reader_crossings(reader: Arc<dyn CardReaderDevice>, count: u32) -> u64 {
+    const SELECT_PPSE: &[u8] = b"\x00\xA4\x04\x00\x0E2PAY.SYS.DDF01\x00";
+    let start = std::time::Instant::now();
+    for _ in 0..count {
+        // The answer does not matter, only the round trip.
+        let _ = reader.transceive(SELECT_PPSE.to_vec());
+    }
+    start.elapsed().as_nanos() as u64
+}
