@@ -98,7 +98,11 @@ if [[ ! -f "$library" ]]; then
 fi
 
 bindgen() {
-    cargo run --quiet -p uniffi-bindgen -- generate --library "$library" --no-format "$@"
+    if ! cargo run --quiet -p uniffi-bindgen -- generate --library "$library" --no-format "$@"; then
+        echo "generate-bindings: uniffi-bindgen failed on $library; a stripped library" \
+            "(such as the mobile profile's) holds no bindings: generate from an unstripped build" >&2
+        exit 1
+    fi
 }
 
 # Fails when a generated file is missing or holds no Terminal, which is what
@@ -112,12 +116,19 @@ check_generated() {
     fi
 }
 
+# Generated into a scratch directory first: a failed run leaves the
+# previous bindings in place.
+staging="$(mktemp -d)"
+trap 'rm -rf "$staging"' EXIT
+
 if [[ $kotlin -eq 1 ]]; then
     kotlin_out="$root/bindings/kotlin/target/generated-sources/uniffi"
     echo "==> Kotlin bindings from $library"
+    bindgen --language kotlin --out-dir "$staging/kotlin"
+    check_generated "$staging/kotlin/uniffi/poskit_ffi/poskit_ffi.kt" "class PosTerminal"
     rm -rf "$kotlin_out"
-    bindgen --language kotlin --out-dir "$kotlin_out"
-    check_generated "$kotlin_out/uniffi/poskit_ffi/poskit_ffi.kt" "class PosTerminal"
+    mkdir -p "$(dirname "$kotlin_out")"
+    mv "$staging/kotlin" "$kotlin_out"
     echo "    $kotlin_out/uniffi/poskit_ffi/poskit_ffi.kt"
 fi
 
@@ -125,19 +136,18 @@ if [[ $swift -eq 1 ]]; then
     swift_root="$root/bindings/swift/Sources"
     swift_src="$swift_root/PosKitFFI"
     swift_include="$swift_root/poskit_ffiFFI/include"
-    staging="$(mktemp -d)"
-    trap 'rm -rf "$staging"' EXIT
     echo "==> Swift bindings from $library"
-    bindgen --language swift --out-dir "$staging"
-    check_generated "$staging/poskit_ffi.swift" "class PosTerminal"
-    check_generated "$staging/poskit_ffiFFI.h" "uniffi_poskit_ffi_fn_func_open_terminal"
+    swift_staging="$staging/swift"
+    bindgen --language swift --out-dir "$swift_staging"
+    check_generated "$swift_staging/poskit_ffi.swift" "class PosTerminal"
+    check_generated "$swift_staging/poskit_ffiFFI.h" "uniffi_poskit_ffi_fn_func_open_terminal"
     rm -rf "$swift_src" "$swift_include"
     mkdir -p "$swift_src" "$swift_include"
-    mv "$staging/poskit_ffi.swift" "$swift_src/"
-    mv "$staging/poskit_ffiFFI.h" "$swift_include/"
+    mv "$swift_staging/poskit_ffi.swift" "$swift_src/"
+    mv "$swift_staging/poskit_ffiFFI.h" "$swift_include/"
     # Clang finds a directory's module map by this name; the module inside
     # stays poskit_ffiFFI, which the generated Swift imports.
-    mv "$staging/poskit_ffiFFI.modulemap" "$swift_include/module.modulemap"
+    mv "$swift_staging/poskit_ffiFFI.modulemap" "$swift_include/module.modulemap"
     echo "    $swift_src/poskit_ffi.swift"
     echo "    $swift_include/poskit_ffiFFI.h"
     echo "    $swift_include/module.modulemap"
