@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Runs the Kotlin tests on a plain JVM against the host-built library:
-#   1. builds libposkit_ffi (debug),
-#   2. generates the Kotlin bindings from the built library (library mode,
-#      with the uniffi-bindgen pinned in the workspace)
-#      into bindings/kotlin/target/generated-sources/uniffi (not committed),
+#   1-2. scripts/generate-bindings.sh builds libposkit_ffi (debug) and
+#      generates the Kotlin bindings (into
+#      bindings/kotlin/target/generated-sources/uniffi, not committed) and
+#      the Swift ones from it,
 #   3. runs `mvn test` in bindings/kotlin with JNA pointed at the library.
 #
 # Runs from any directory; respects CARGO_TARGET_DIR. Extra arguments go to
@@ -29,23 +29,13 @@ if [[ -z "$target_dir" ]]; then
     exit 1
 fi
 
-case "$(uname -s)" in
-    Darwin) lib_ext=dylib ;;
-    *) lib_ext=so ;;
-esac
 native_dir="$target_dir/debug"
-library="$native_dir/libposkit_ffi.$lib_ext"
 generated="$root/bindings/kotlin/target/generated-sources/uniffi"
 
-# Built separately on purpose: built together, cargo unifies their
-# dependencies' features and each later lone build recompiles them.
-echo "==> cargo build -p poskit-ffi"
-cargo build -p poskit-ffi
-
-echo "==> generating Kotlin bindings from $library"
-rm -rf "$generated"
-cargo run -p uniffi-bindgen -- generate --library "$library" \
-    --language kotlin --out-dir "$generated" --no-format
+# The one script that writes both languages' bindings; the Swift ones are
+# written too, so a change that breaks them fails here (no Swift
+# toolchain is needed to write them).
+"$root/scripts/generate-bindings.sh"
 
 echo "==> mvn test (JNA library path: $native_dir)"
 mvn -B -ntp -f "$root/bindings/kotlin/pom.xml" \

@@ -11,6 +11,7 @@ uniffi::setup_scaffolding!();
 mod crypto;
 mod error;
 mod logging;
+#[cfg(feature = "sim")]
 mod sim;
 mod terminal;
 mod tlv;
@@ -18,6 +19,7 @@ mod tlv;
 pub use crypto::{decrypt_pin_block, encrypt_pin_block, key_check_value, retail_mac};
 pub use error::PosKitError;
 pub use logging::init_logging;
+#[cfg(feature = "sim")]
 pub use sim::{
     MemoryPrinter, ReconciliationResult, SimCardReader, SimEnvironment, SimPinPad, SoftwareKeystore,
     start_simulators,
