@@ -11,7 +11,7 @@ set -euo pipefail
 
 usage() {
     cat <<'EOF'
-Usage: scripts/build-android.sh [--abi ABI]... [--profile NAME] [--api LEVEL]
+Usage: scripts/build-android.sh [--abi ABI]... [--profile NAME] [--api LEVEL] [--no-sim]
 
 Builds libposkit_ffi.so for Android into android/sdk/src/main/jniLibs and
 regenerates the Kotlin bindings (scripts/generate-bindings.sh --kotlin-only).
@@ -22,6 +22,9 @@ regenerates the Kotlin bindings (scripts/generate-bindings.sh --kotlin-only).
                   profile of the workspace)
   --api LEVEL     lowest Android API level to link against (default: 26,
                   the SDK's minSdk)
+  --no-sim        leave the simulators out (a shop's release build: the
+                  library is about 0.6 MB smaller; the demo app's
+                  simulator mode then cannot work)
   -h, --help      show this help
 
 Needs ANDROID_NDK_HOME pointing at an Android NDK, r28 or newer, e.g.
@@ -30,6 +33,7 @@ EOF
 }
 
 abis=()
+features=()
 profile=mobile
 api=26
 while [[ $# -gt 0 ]]; do
@@ -43,6 +47,7 @@ while [[ $# -gt 0 ]]; do
             esac
             shift
             ;;
+        --no-sim) features=(--no-default-features) ;;
         -h | --help) usage; exit 0 ;;
         *) echo "build-android: unknown option $1" >&2; usage >&2; exit 2 ;;
     esac
@@ -108,8 +113,12 @@ ndk_args=()
 for abi in "${abis[@]}"; do
     ndk_args+=(-t "$abi")
 done
-echo "==> cargo ndk ${ndk_args[*]} -P $api build -p poskit-ffi --profile $profile"
-cargo ndk "${ndk_args[@]}" -P "$api" -o "$jni_libs" build -p poskit-ffi --lib --profile "$profile"
+# Size: no unwind tables (panics abort in the mobile profile), identical
+# code folded, relocations packed in Android's format (API 23+).
+export CFLAGS="${CFLAGS:-} -fno-asynchronous-unwind-tables -fno-unwind-tables"
+export RUSTFLAGS="${RUSTFLAGS:-} -C force-unwind-tables=no -C link-arg=-Wl,--icf=all -C link-arg=-Wl,--pack-dyn-relocs=android"
+echo "==> cargo ndk ${ndk_args[*]} -P $api build -p poskit-ffi --profile $profile ${features[*]}"
+cargo ndk "${ndk_args[@]}" -P "$api" -o "$jni_libs" build -p poskit-ffi --lib --profile "$profile" "${features[@]}"
 
 for abi in "${abis[@]}"; do
     lib="$jni_libs/$abi/libposkit_ffi.so"

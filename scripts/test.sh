@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The one test command: installs what is missing, then runs every test:
 # formatting and lints, Rust unit/property/CLI tests, the fuzz targets'
-# build, and the Kotlin tests on a plain JVM through the FFI.
+# build, the Kotlin tests on a plain JVM through the FFI, and the size
+# budget of the native library apps ship.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,6 +30,9 @@ cargo check --manifest-path fuzz/Cargo.toml --bins
 
 step "kotlin tests on the JVM"
 scripts/test-kotlin.sh
+
+step "the shipped native library stays under 4 MiB"
+scripts/size-check.sh
 
 step "no card data at rest in anything the tests wrote"
 cargo test --locked -p poskit-store --test workspace_card_data_scan -- --ignored
