@@ -65,3 +65,53 @@ impl TerminalListener for Screen {
         self.0.events.fetch_add(1, Ordering::Relaxed);
     }
 }
+
+/// A signed-in terminal against the simulators, its devices counting.
+pub struct Counter {
+    /// Keeps the simulators running.
+    pub _sims: Arc<poskit_ffi::SimEnvironment>,
+    pub terminal: Arc<poskit_ffi::PosTerminal>,
+    pub reader: Arc<SimCardReader>,
+    pub counts: Arc<Counts>,
+}
+
+/// Onboards, binds, enrols and signs in a terminal named `name`.
+pub async fn signed_in(name: &str) -> Counter {
+    use poskit_ffi::{MemoryPrinter, PrinterDevice, SoftwareKeystore, TerminalDevices, open_terminal};
+    let sims = poskit_ffi::start_simulators(500).await.expect("simulators");
+    let dir = std::env::temp_dir().join(format!("poskit-ffi-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let counts = Arc::new(Counts::default());
+    let reader = SimCardReader::new();
+    let devices = TerminalDevices {
+        reader: Arc::new(Reader(reader.clone(), counts.clone())),
+        pin_pad: Arc::new(Pad(reader.pin_pad(), counts.clone())),
+        printer: MemoryPrinter::new() as Arc<dyn PrinterDevice>,
+        listener: Arc::new(Screen(counts.clone())),
+    };
+    let keystore = SoftwareKeystore::new(vec![7; 32]).expect("keystore");
+    let settings = sims.settings(dir.display().to_string(), format!("SN-{name}"));
+    let terminal = open_terminal(settings, keystore, devices)
+        .await
+        .expect("terminal");
+    terminal.apply(sims.sample_application()).await.expect("apply");
+    for _ in 0..5 {
+        if terminal.lifecycle().await.state != "under review" {
+            break;
+        }
+        terminal.refresh_review().await.expect("review");
+    }
+    terminal
+        .bind(format!("SN-{name}"), "P10".into())
+        .await
+        .expect("bind");
+    let tid = terminal.lifecycle().await.terminal_id.expect("terminal id");
+    sims.enrol(tid).expect("enrol");
+    terminal.sign_in().await.expect("sign in");
+    Counter {
+        _sims: sims,
+        terminal,
+        reader,
+        counts,
+    }
+}
