@@ -11,7 +11,7 @@ use poskit_emv::{
 use poskit_iso8583::cup::{CardFields, EntryMode};
 use poskit_store::{
     CryptogramKind, EntryMode as StoreEntry, FaultCategory, NewTransaction, Pan, ReceiptDetails, SafKind,
-    Store, TxnId, TxnKind, Verification,
+    Store, TxnId, TxnKind, TxnState, Verification,
 };
 use poskit_tlv::Tag;
 
@@ -412,6 +412,11 @@ async fn finish(
     let Some(id) = txn else { return Ok(()) };
     match outcome.decision {
         Decision::DeclinedAfterHostApproval => host.card_declined_after_approval(store, id, now).await?,
+        // The card left (or failed) after the issuer approved, before its
+        // second GENERATE AC: no TC, so the customer must not be charged.
+        Decision::Terminated | Decision::Cancelled if store.transaction(id)?.state == TxnState::Approved => {
+            host.card_declined_after_approval(store, id, now).await?
+        }
         Decision::Approved if !outcome.field55.is_empty() => {
             store.enqueue_saf(id, SafKind::TcUpload, &outcome.field55, now as i64)?;
         }

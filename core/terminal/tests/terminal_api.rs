@@ -457,3 +457,30 @@ async fn a_reversal_owed_at_a_restart_is_sent_after_reopening() {
     w.terminal_id = w.terminal.lifecycle().await.device().unwrap().terminal_id.clone();
     reconciled(&w).await;
 }
+
+#[tokio::test]
+async fn a_card_pulled_after_the_issuer_approved_is_reversed() {
+    let w = world("api-pulled").await;
+    let t = &w.terminal;
+    // How many exchanges a whole contact sale of this card takes.
+    w.reader.present(Presentation::Insert("visa-contact".into()));
+    let whole = t.sale(2_000, SaleMethod::Card, &Cancel::new()).await.unwrap();
+    assert!(whole.approved());
+    let seen = w.reader.exchanges();
+    // The same card, pulled just before its last answer (the second
+    // GENERATE AC, after the issuer approved online).
+    w.reader.present(Presentation::InsertAndPull {
+        profile: "visa-contact".into(),
+        after: seen - 1,
+    });
+    let pulled = t.sale(3_000, SaleMethod::Card, &Cancel::new()).await.unwrap();
+    assert_ne!(pulled.status, TxnStatus::Approved, "{pulled:?}");
+    let rec = t
+        .with_store(|s| s.transaction(poskit_store::TxnId(id(&pulled))).unwrap())
+        .await;
+    assert_eq!(rec.state, TxnState::Reversed, "the approval must not stand");
+    let ledger = w.hosts.acquirer.ledger(&w.terminal_id);
+    let entry = ledger.iter().find(|e| e.amount == 3_000).unwrap();
+    assert_eq!(entry.state, EntryState::Reversed);
+    reconciled(&w).await;
+}

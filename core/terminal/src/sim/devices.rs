@@ -34,6 +34,8 @@ struct ReaderState {
     card: Option<VirtualCard>,
     pin: Option<String>,
     exchanges_left: Option<usize>,
+    /// Exchanges with the card last detected.
+    exchanges: usize,
     cards_seen: usize,
     /// Bumped by `remove`: a detection waiting since an earlier epoch stops.
     epoch: u64,
@@ -56,6 +58,11 @@ impl SimReader {
     /// Presentations not used yet.
     pub fn pending(&self) -> usize {
         self.state().queue.len()
+    }
+
+    /// APDU exchanges with the card last detected.
+    pub fn exchanges(&self) -> usize {
+        self.state().exchanges
     }
 
     /// Cards detected so far.
@@ -120,6 +127,7 @@ impl CardReader for SimReader {
             ))
         };
         s.exchanges_left = None;
+        s.exchanges = 0;
         let detected = match next {
             Presentation::Insert(p) | Presentation::InsertAndPull { profile: p, .. } if !allowed.contact => {
                 return Err(refused(&format!("inserted {p}")));
@@ -162,6 +170,7 @@ impl CardReader for SimReader {
 
     fn transceive(&self, command: &[u8]) -> Result<Vec<u8>, ReaderError> {
         let mut s = self.state();
+        s.exchanges += 1;
         if let Some(left) = s.exchanges_left.as_mut() {
             if *left == 0 {
                 s.card = None;
