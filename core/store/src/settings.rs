@@ -12,8 +12,9 @@ use crate::error::{Result, StoreError};
 
 /// Well-known setting keys.
 pub mod keys {
-    /// The terminal binding state machine's persisted state.
-    pub const BINDING_STATE: &str = "binding_state";
+    /// The terminal binding state machine's persisted state (the name
+    /// terminals have written since the first release; do not change it).
+    pub const BINDING_STATE: &str = "binding";
     /// Enabled payment methods.
     pub const PAYMENT_METHODS: &str = "payment_methods";
     /// Terminal configuration (host addresses, timeouts, limits).

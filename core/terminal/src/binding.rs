@@ -18,7 +18,7 @@ use poskit_store::{BackupSecret, Keystore, Store};
 
 use crate::error::{Result, TerminalError};
 
-const STATE_KEY: &str = "binding";
+const STATE_KEY: &str = poskit_store::setting_keys::BINDING_STATE;
 /// The terminal master key's name in the key vault.
 pub const MASTER_KEY: &str = "terminal-master-key";
 
