@@ -701,7 +701,7 @@ fn settings_hold_json_state() {
         .unwrap();
     assert_eq!(
         store.setting_keys().unwrap(),
-        vec!["binding_state", "payment_methods"]
+        vec!["binding", "payment_methods"]
     );
     assert!(store.delete_setting(setting_keys::BINDING_STATE).unwrap());
     assert!(!store.delete_setting(setting_keys::BINDING_STATE).unwrap());
