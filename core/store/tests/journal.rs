@@ -699,10 +699,7 @@ fn settings_hold_json_state() {
     store
         .put_setting(setting_keys::PAYMENT_METHODS, &["card", "wechat_pay"], T0)
         .unwrap();
-    assert_eq!(
-        store.setting_keys().unwrap(),
-        vec!["binding", "payment_methods"]
-    );
+    assert_eq!(store.setting_keys().unwrap(), vec!["binding", "payment_methods"]);
     assert!(store.delete_setting(setting_keys::BINDING_STATE).unwrap());
     assert!(!store.delete_setting(setting_keys::BINDING_STATE).unwrap());
 }
