@@ -68,7 +68,7 @@ fn seed(conn: &Connection, version: i64) {
             INSERT INTO faults (category, detail, at) VALUES ('printer', 'out of paper', 1700000006);
         ",
         6 => "
-            INSERT INTO settings (key, value, updated_at) VALUES ('binding_state', '{\"state\":\"bound\"}', 1700000007);
+            INSERT INTO settings (key, value, updated_at) VALUES ('binding', '{\"state\":\"bound\"}', 1700000007);
         ",
         7 => "
             INSERT INTO batch_totals (batch_no, kind, currency, count, amount) VALUES (1, 'sale', '156', 1, 1234);
