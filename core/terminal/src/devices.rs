@@ -37,7 +37,7 @@ impl Interfaces {
 }
 
 /// A card the reader found.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum Detected {
     /// Inserted: the reader powered the chip (APDUs go through
     /// [`CardReader::transceive`]).
@@ -46,6 +46,17 @@ pub enum Detected {
     Contactless,
     /// Swiped: track 2 as read (the core never stores it).
     Swiped { track2: String },
+}
+
+/// Track data never reaches a log through `Debug`.
+impl std::fmt::Debug for Detected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Detected::Chip => f.write_str("Chip"),
+            Detected::Contactless => f.write_str("Contactless"),
+            Detected::Swiped { .. } => f.write_str("Swiped { track2: <redacted> }"),
+        }
+    }
 }
 
 /// Why the reader did not deliver.

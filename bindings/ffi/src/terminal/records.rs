@@ -6,7 +6,7 @@ use poskit::events::PaymentMethod;
 use poskit::{SettlementReport, TxnOutcome, TxnStatus, TxnSummary};
 
 /// What the reader found.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+#[derive(Clone, PartialEq, Eq, uniffi::Enum)]
 pub enum DetectedCard {
     /// Inserted, chip powered.
     Chip,
@@ -14,6 +14,17 @@ pub enum DetectedCard {
     Contactless,
     /// Swiped: track 2 as read (the core never stores it).
     Swiped { track2: String },
+}
+
+/// Track data never reaches a log through `Debug`.
+impl std::fmt::Debug for DetectedCard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DetectedCard::Chip => f.write_str("Chip"),
+            DetectedCard::Contactless => f.write_str("Contactless"),
+            DetectedCard::Swiped { .. } => f.write_str("Swiped { track2: <redacted> }"),
+        }
+    }
 }
 
 /// What the PIN pad returned.
